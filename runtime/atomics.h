@@ -26,7 +26,9 @@ static inline uint32_t tr__load_u32_acquire(const uint32_t *p) { return __atomic
 static inline void tr__store_u32_relaxed(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
 static inline void tr__store_u32_release(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 static inline uint32_t tr__faa_u32_relaxed(uint32_t *p, uint32_t d) { return __atomic_fetch_add(p, d, __ATOMIC_RELAXED); }
-static inline uint32_t tr__faa_u32_release(uint32_t *p, uint32_t d) { return __atomic_fetch_add(p, d, __ATOMIC_RELEASE); }
+/* acq_rel rather than release: TSan cannot model the acquire fence that
+ * follows a last-reference decrement (see tr__fence_acquire below). */
+static inline uint32_t tr__faa_u32_release(uint32_t *p, uint32_t d) { return __atomic_fetch_add(p, d, __ATOMIC_ACQ_REL); }
 static inline uint32_t tr__faa_u32(uint32_t *p, uint32_t d) { return __atomic_fetch_add(p, d, __ATOMIC_SEQ_CST); }
 static inline uint32_t tr__xchg_u32(uint32_t *p, uint32_t v) { return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST); }
 static inline bool tr__cas_u32(uint32_t *p, uint32_t *expected, uint32_t desired)
@@ -56,9 +58,15 @@ static inline bool tr__cas_ptr(void **p, void **expected, void *desired)
     return __atomic_compare_exchange_n(p, expected, desired, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
-static inline void tr__fence_acquire(void) { __atomic_thread_fence(__ATOMIC_ACQUIRE); }
-static inline void tr__fence_release(void) { __atomic_thread_fence(__ATOMIC_RELEASE); }
-static inline void tr__fence_seq_cst(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+/* TSan supports no standalone fences.  The only acquire fence troupe uses
+ * follows a tr__faa_u32_release that drops the last reference, which is
+ * acq_rel in this backend, so it is a no-op here.  A seq_cst fence becomes a
+ * seq_cst RMW on one shared word: a full barrier on the hardware, and for
+ * TSan an edge between every pair of threads that pass it (stronger than a
+ * fence, so it can hide a missing edge but never invent a race). */
+extern uint32_t tr__tsan_fence_word;
+static inline void tr__fence_acquire(void) {}
+static inline void tr__fence_seq_cst(void) { __atomic_fetch_add(&tr__tsan_fence_word, 0, __ATOMIC_SEQ_CST); }
 static inline void tr__cpu_relax(void) { __builtin_ia32_pause(); }
 
 #else /* Concurrency Kit */

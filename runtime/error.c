@@ -30,3 +30,4 @@ const char *tr_err_name(int err)
         return "UNKNOWN";
     }
 }
+
