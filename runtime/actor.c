@@ -36,6 +36,7 @@
 
 #include "runtime/internal.h"
 #include "runtime/mpsc.h"
+#include "troupe/log.h"
 
 static inline void counter_add(uint64_t *c, uint64_t d)
 {
@@ -326,6 +327,7 @@ void tr_ctx_stop(tr_ctx *ctx, int reason)
 static void dispatch(tr_ctx *ctx, tr__actor *a, const tr_msg *m)
 {
     ctx->corr_id = m->corr_id;
+    tr_log_set_corr(m->corr_id); /* every log line of the handler carries it */
     switch (m->type) {
     case TR_MSG_STOP:
         a->flags |= TR__AF_STOPPING;
@@ -340,7 +342,11 @@ static void dispatch(tr_ctx *ctx, tr__actor *a, const tr_msg *m)
     if (((m->flags & TR_MSG_F_REPLY) || m->type == TR_MSG_TIMEOUT) &&
         !tr__ask_filter(ctx, m))
         return;
-    if (a->ops->receive(ctx, a->state, m) < 0) {
+    int rc = a->ops->receive(ctx, a->state, m);
+    if (rc < 0) {
+        TR_LOG_WARN("runtime", "actor %u (%s) failed handling message type %u: %s",
+                    a->id, a->ops->name ? a->ops->name : "anonymous", m->type,
+                    tr_err_name(rc));
         a->flags |= TR__AF_STOPPING;
         a->stop_reason = TR_EFAILED;
     }
@@ -441,6 +447,7 @@ void tr__actor_run(tr__worker *w, tr__actor *a)
     }
     counter_add(&w->handled, n);
     ctx->corr_id = 0;
+    tr_log_set_corr(0);
     retire += n;
 
     if (a->flags & TR__AF_STOPPING) {

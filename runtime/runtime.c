@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "runtime/internal.h"
+#include "troupe/log.h"
 
 static uint32_t pow2_at_least(uint32_t v)
 {
@@ -71,6 +72,7 @@ int tr_runtime_new(tr_runtime **out, const tr_runtime_opts *opts)
         free(rt);
         return rc;
     }
+    TR_LOG_DEBUG("runtime", "%s: started %u workers", rt->name, n);
     *out = rt;
     return 0;
 }
@@ -85,6 +87,10 @@ int tr_runtime_free(tr_runtime *rt, uint64_t drain_ms)
     tr__store_u32_release(&rt->closing, 1);
     tr__io_cancel_timers(rt);
     int rc = tr__sched_wait_quiet(rt, deadline);
+    if (rc != 0)
+        TR_LOG_WARN("runtime", "%s: drain deadline of %llu ms passed; stopping "
+                    "actors with messages still queued", rt->name,
+                    (unsigned long long)drain_ms);
     tr__stop_all(rt);
     /* Stop hooks run even when the drain deadline passed: give them a
      * moment of their own. */
