@@ -28,20 +28,6 @@
 #define CONFIG_MAX_DEPTH 16
 #define CONFIG_MAX_PATH 512
 
-static const char *json_kind(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "object";
-    case JSON_ARRAY: return "array";
-    case JSON_STRING: return "string";
-    case JSON_INTEGER:
-    case JSON_REAL: return "number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "boolean";
-    default: return "null";
-    }
-}
-
 /* Walk a dotted path.  *parent_ok: every parent exists and is an object. */
 static json_t *lookup_path(json_t *cfg, const char *path, bool *parent_ok)
 {
@@ -160,7 +146,7 @@ static void check_field(tr__wf_build *b, tr__wf_bnode *n, const tr_wf_field *f, 
         break;
     }
     if (!ok) {
-        tr__wf_problem(&b->rep, n->label, field, 0, 0, "expected %s, got %s", want, json_kind(v));
+        tr__wf_problem(&b->rep, n->label, field, 0, 0, "expected %s, got %s", want, tr__wf_json_kind(v));
         return;
     }
     if (f->type == TR_WF_FIELD_NUMBER || f->type == TR_WF_FIELD_INT)

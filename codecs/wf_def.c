@@ -33,7 +33,8 @@
  * Helpers
  * ------------------------------------------------------------------------ */
 
-static const char *kind(const json_t *v)
+/* The JSON type's name as problems say it ("expected a string, got array"). */
+const char *tr__wf_json_kind(const json_t *v)
 {
     switch (json_typeof(v)) {
     case JSON_OBJECT: return "object";
@@ -77,7 +78,7 @@ static const char *opt_string(tr__wf_build *b, const char *node, json_t *obj, co
     if (v == NULL)
         return NULL;
     if (!json_is_string(v)) {
-        tr__wf_problem(&b->rep, node, key, 0, 0, "expected a string, got %s", kind(v));
+        tr__wf_problem(&b->rep, node, key, 0, 0, "expected a string, got %s", tr__wf_json_kind(v));
         return NULL;
     }
     return json_string_value(v);
@@ -102,7 +103,7 @@ static bool number_field(tr__wf_build *b, const char *node, const char *field, j
                          double lo, bool exclusive, double *out)
 {
     if (!json_is_number(v)) {
-        tr__wf_problem(&b->rep, node, field, 0, 0, "expected a number, got %s", kind(v));
+        tr__wf_problem(&b->rep, node, field, 0, 0, "expected a number, got %s", tr__wf_json_kind(v));
         return false;
     }
     double d = json_number_value(v);
@@ -133,7 +134,7 @@ static void parse_top(tr__wf_build *b)
     if (id == NULL)
         tr__wf_problem(&b->rep, NULL, "id", 0, 0, "required field missing");
     else if (!json_is_string(id))
-        tr__wf_problem(&b->rep, NULL, "id", 0, 0, "expected a string, got %s", kind(id));
+        tr__wf_problem(&b->rep, NULL, "id", 0, 0, "expected a string, got %s", tr__wf_json_kind(id));
     else if (!workflow_id_ok(json_string_value(id)))
         tr__wf_problem(&b->rep, NULL, "id", 0, 0,
                        "invalid workflow id '%.64s': use 1-128 of [A-Za-z0-9_.-]",
@@ -147,12 +148,12 @@ static void parse_top(tr__wf_build *b)
     json_t *meta = json_object_get(root, "metadata");
     if (meta != NULL && !json_is_object(meta))
         tr__wf_problem(&b->rep, NULL, "metadata", 0, 0, "expected an object, got %s",
-                       kind(meta));
+                       tr__wf_json_kind(meta));
 
     json_t *sched = json_object_get(root, "schedule");
     if (sched != NULL && !json_is_object(sched)) {
         tr__wf_problem(&b->rep, NULL, "schedule", 0, 0, "expected an object, got %s",
-                       kind(sched));
+                       tr__wf_json_kind(sched));
     } else if (sched != NULL) {
         static const char *const sched_keys[] = {"every_ms", NULL};
         unknown_keys(b, NULL, sched, "schedule.", sched_keys, NULL);
@@ -161,7 +162,7 @@ static void parse_top(tr__wf_build *b)
             tr__wf_problem(&b->rep, NULL, "schedule.every_ms", 0, 0, "required field missing");
         else if (!json_is_integer(every))
             tr__wf_problem(&b->rep, NULL, "schedule.every_ms", 0, 0,
-                           "expected an integer, got %s", kind(every));
+                           "expected an integer, got %s", tr__wf_json_kind(every));
         else if (json_integer_value(every) <= 0)
             tr__wf_problem(&b->rep, NULL, "schedule.every_ms", 0, 0, "must be > 0 (got %lld)",
                            (long long)json_integer_value(every));
@@ -178,7 +179,7 @@ static void parse_top(tr__wf_build *b)
 static void parse_retry(tr__wf_build *b, tr__wf_bnode *n, json_t *r)
 {
     if (!json_is_object(r)) {
-        tr__wf_problem(&b->rep, n->label, "retry", 0, 0, "expected an object, got %s", kind(r));
+        tr__wf_problem(&b->rep, n->label, "retry", 0, 0, "expected an object, got %s", tr__wf_json_kind(r));
         return;
     }
     unknown_keys(b, n->label, r, "retry.", retry_keys, NULL);
@@ -186,7 +187,7 @@ static void parse_retry(tr__wf_build *b, tr__wf_bnode *n, json_t *r)
     if (v != NULL) {
         if (!json_is_integer(v))
             tr__wf_problem(&b->rep, n->label, "retry.max_attempts", 0, 0,
-                           "expected an integer, got %s", kind(v));
+                           "expected an integer, got %s", tr__wf_json_kind(v));
         else if (json_integer_value(v) < 1 || json_integer_value(v) > 100)
             tr__wf_problem(&b->rep, n->label, "retry.max_attempts", 0, 0,
                            "must be between 1 and 100 (got %lld)",
@@ -219,7 +220,7 @@ static int parse_node(tr__wf_build *b, json_t *ids, uint32_t idx, json_t *obj,
     n->label = map_key ? map_key : where;
     if (!json_is_object(obj)) {
         tr__wf_problem(&b->rep, n->label, NULL, 0, 0,
-                       "a node must be an object, got %s", kind(obj));
+                       "a node must be an object, got %s", tr__wf_json_kind(obj));
         return 0;
     }
 
@@ -233,7 +234,7 @@ static int parse_node(tr__wf_build *b, json_t *ids, uint32_t idx, json_t *obj,
     } else if (idv == NULL) {
         tr__wf_problem(&b->rep, where, "id", 0, 0, "required field missing");
     } else if (!json_is_string(idv)) {
-        tr__wf_problem(&b->rep, where, "id", 0, 0, "expected a string, got %s", kind(idv));
+        tr__wf_problem(&b->rep, where, "id", 0, 0, "expected a string, got %s", tr__wf_json_kind(idv));
     } else {
         n->id = json_string_value(idv);
     }
@@ -266,7 +267,7 @@ static int parse_node(tr__wf_build *b, json_t *ids, uint32_t idx, json_t *obj,
     if (tv == NULL) {
         tr__wf_problem(&b->rep, label, "type", 0, 0, "required field missing");
     } else if (!json_is_string(tv)) {
-        tr__wf_problem(&b->rep, label, "type", 0, 0, "expected a string, got %s", kind(tv));
+        tr__wf_problem(&b->rep, label, "type", 0, 0, "expected a string, got %s", tr__wf_json_kind(tv));
     } else {
         n->type = tr_node_type_find(b->reg, json_string_value(tv));
         if (n->type == NULL) {
@@ -280,7 +281,7 @@ static int parse_node(tr__wf_build *b, json_t *ids, uint32_t idx, json_t *obj,
     }
     json_t *cv = json_object_get(obj, "category");
     if (cv != NULL && !json_is_string(cv))
-        tr__wf_problem(&b->rep, label, "category", 0, 0, "expected a string, got %s", kind(cv));
+        tr__wf_problem(&b->rep, label, "category", 0, 0, "expected a string, got %s", tr__wf_json_kind(cv));
     else if (cv != NULL && tr_wf_category_parse(json_string_value(cv), &n->category) != 0)
         tr__wf_problem(&b->rep, label, "category", 0, 0,
                        "unknown category '%.64s' (expected one of %s)", json_string_value(cv),
@@ -296,7 +297,7 @@ static int parse_node(tr__wf_build *b, json_t *ids, uint32_t idx, json_t *obj,
     json_t *deps = json_object_get(obj, "depends_on");
     if (deps != NULL && !json_is_array(deps))
         tr__wf_problem(&b->rep, label, "depends_on", 0, 0,
-                       "expected an array of node ids, got %s", kind(deps));
+                       "expected an array of node ids, got %s", tr__wf_json_kind(deps));
 
     /* config (and the seed plan's constant shorthand {"type":"constant","value":42}) */
     bool shorthand = n->type != NULL && strcmp(n->type->name, "constant") == 0;
@@ -305,7 +306,7 @@ static int parse_node(tr__wf_build *b, json_t *ids, uint32_t idx, json_t *obj,
     json_t *value = shorthand ? json_object_get(obj, "value") : NULL;
     bool cfg_ok = true;
     if (cfg != NULL && !json_is_object(cfg)) {
-        tr__wf_problem(&b->rep, label, "config", 0, 0, "expected an object, got %s", kind(cfg));
+        tr__wf_problem(&b->rep, label, "config", 0, 0, "expected an object, got %s", tr__wf_json_kind(cfg));
         cfg_ok = false;
     }
     n->config = cfg_ok && cfg != NULL ? json_copy(cfg) : json_object();
@@ -356,7 +357,7 @@ static int resolve(tr__wf_build *b, json_t *ids, tr__wf_bnode *n, json_t *obj)
             json_t *at = json_is_string(d) ? json_object_get(ids, json_string_value(d)) : NULL;
             if (!json_is_string(d))
                 tr__wf_problem(&b->rep, n->label, field, 0, 0,
-                               "expected a node id (string), got %s", kind(d));
+                               "expected a node id (string), got %s", tr__wf_json_kind(d));
             else if (at == NULL)
                 tr__wf_problem(&b->rep, n->label, field, 0, 0, "unknown node '%.128s'",
                                json_string_value(d));
@@ -410,7 +411,7 @@ static int parse_nodes(tr__wf_build *b)
     if (!json_is_array(nodes) && !json_is_object(nodes)) {
         tr__wf_problem(&b->rep, NULL, "nodes", 0, 0,
                        "expected an array of nodes or an object of id -> node, got %s",
-                       kind(nodes));
+                       tr__wf_json_kind(nodes));
         return 0;
     }
     size_t count = json_is_array(nodes) ? json_array_size(nodes) : json_object_size(nodes);
@@ -466,7 +467,7 @@ int tr_wf_parse_json(const tr_node_type_registry *reg, const char *text, size_t 
     int rc = 0;
     if (!json_is_object(b.root)) {
         tr__wf_problem(&b.rep, NULL, NULL, 0, 0,
-                       "a workflow definition must be a JSON object, got %s", kind(b.root));
+                       "a workflow definition must be a JSON object, got %s", tr__wf_json_kind(b.root));
     } else {
         parse_top(&b);
         rc = parse_nodes(&b);

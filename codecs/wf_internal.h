@@ -90,5 +90,7 @@ bool tr__wf_is_ident(const char *s, size_t maxlen);
 void tr__node_type_names(const tr_node_type_registry *reg, char *buf, size_t cap);
 /* "providers, indicators, ..." (static). */
 const char *tr__wf_category_list(void);
+/* "object", "array", "string", "number", "boolean" or "null". */
+const char *tr__wf_json_kind(const json_t *v);
 
 #endif /* TR_CODECS_WF_INTERNAL_H */
