@@ -1001,7 +1001,7 @@ int tr__bench_runtime_main(int argc, char **argv)
     print_table(&p, F, workers);
     if (json) {
         json_t *root = build_json(&p, F, workers);
-        char *text = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+        char *text = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
         json_decref(root);
         if (text == NULL) {
             free(F);

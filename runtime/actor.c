@@ -355,7 +355,7 @@ static void dispatch(tr_ctx *ctx, tr__actor *a, const tr_msg *m)
 /* Take (and clear) the list of actors muted on `a`, then schedule them. */
 static void unmute_all(tr_runtime *rt, tr__worker *w, tr__actor *a)
 {
-    tr__actor_ext *x = a->ext;
+    tr__actor_ext *x = tr__actor_ext_peek(a);
     if (x == NULL || !tr__load_u32_acquire(&x->has_muted))
         return;
     pthread_mutex_lock(&x->mute_lock);
@@ -468,7 +468,7 @@ void tr__actor_run(tr__worker *w, tr__actor *a)
 
     uint64_t old = tr__faa_u64(&a->ctl, -(uint64_t)retire);
     uint32_t left = TR__CTL_COUNT(old) - retire;
-    if (a->ext != NULL && left <= a->capacity / 2)
+    if (left <= a->capacity / 2 && tr__actor_ext_peek(a) != NULL)
         unmute_all(rt, w, a);
     if (left > 0)
         tr__reschedule(w, a);

@@ -42,7 +42,7 @@ tr__actor_ext *tr__actor_ext_get(tr__actor *a)
 
 void tr__actor_ext_reset(tr__actor *a)
 {
-    tr__actor_ext *x = a->ext;
+    tr__actor_ext *x = tr__actor_ext_peek(a);
     if (x == NULL)
         return;
     free(x->asks);
@@ -55,7 +55,7 @@ void tr__actor_ext_reset(tr__actor *a)
 
 void tr__actor_ext_free(tr__actor *a)
 {
-    tr__actor_ext *x = a->ext;
+    tr__actor_ext *x = tr__actor_ext_peek(a);
     if (x == NULL)
         return;
     free(x->asks);
@@ -169,7 +169,7 @@ bool tr__ask_filter(tr_ctx *ctx, const tr_msg *m)
 {
     if (!(m->corr_id & TR__ASK_BIT))
         return true; /* a reply to a plain request: not ours to judge */
-    tr__actor_ext *x = ctx->actor->ext;
+    tr__actor_ext *x = tr__actor_ext_peek(ctx->actor);
     struct tr__ask_slot *s = ask_find(x, m->corr_id);
     if (s == NULL) {
         if (m->type != TR_MSG_TIMEOUT)
@@ -188,7 +188,7 @@ bool tr__ask_filter(tr_ctx *ctx, const tr_msg *m)
 void tr__ask_clear(tr_runtime *rt, tr__actor *a)
 {
     (void)rt;
-    tr__actor_ext *x = a->ext;
+    tr__actor_ext *x = tr__actor_ext_peek(a);
     if (x == NULL)
         return;
     for (uint32_t i = 0; i < x->asks_cap; i++)

@@ -270,6 +270,12 @@ void tr__monitor_notify(tr_runtime *rt, tr__actor *a, int reason);
 /* A monitor request that reached a dead or stopping actor. */
 void tr__monitor_bounce(tr_runtime *rt, const tr_msg *m, int reason);
 tr__actor_ext *tr__actor_ext_get(tr__actor *a);
+/* The extension or NULL.  Acquire: a sender's worker may install it (for
+ * the muted list) while the owner runs. */
+static inline tr__actor_ext *tr__actor_ext_peek(tr__actor *a)
+{
+    return tr__load_ptr_acquire((void *const *)&a->ext);
+}
 /* Empty the extension for the slot's next life (the struct and its lock
  * stay: see mute_on in actor.c); _free only at runtime free. */
 void tr__actor_ext_reset(tr__actor *a);

@@ -68,7 +68,7 @@ void tr__monitor_add(tr_ctx *ctx, const tr_msg *m)
 
 void tr__monitor_notify(tr_runtime *rt, tr__actor *a, int reason)
 {
-    tr__actor_ext *x = a->ext;
+    tr__actor_ext *x = tr__actor_ext_peek(a);
     if (x == NULL)
         return;
     tr_actor_ref self = tr__ref_of(a);
