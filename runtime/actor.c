@@ -327,7 +327,10 @@ void tr_ctx_stop(tr_ctx *ctx, int reason)
 static void dispatch(tr_ctx *ctx, tr__actor *a, const tr_msg *m)
 {
     ctx->corr_id = m->corr_id;
-    tr_log_set_corr(m->corr_id); /* every log line of the handler carries it */
+    if (m->corr_id != ctx->log_corr) { /* every log line of the handler */
+        tr_log_set_corr(m->corr_id);   /* carries it; set only on change  */
+        ctx->log_corr = m->corr_id;
+    }
     switch (m->type) {
     case TR_MSG_STOP:
         a->flags |= TR__AF_STOPPING;
@@ -447,7 +450,10 @@ void tr__actor_run(tr__worker *w, tr__actor *a)
     }
     counter_add(&w->handled, n);
     ctx->corr_id = 0;
-    tr_log_set_corr(0);
+    if (ctx->log_corr != 0) {
+        tr_log_set_corr(0);
+        ctx->log_corr = 0;
+    }
     retire += n;
 
     if (a->flags & TR__AF_STOPPING) {

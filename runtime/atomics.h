@@ -73,19 +73,27 @@ static inline void tr__cpu_relax(void) { __builtin_ia32_pause(); }
 
 #include <ck_pr.h>
 
+/* Ordering around a read-modify-write that must be sequentially consistent:
+ * CK's atomic-class fences.  They are empty on TSO machines such as x86-64,
+ * where a locked instruction is already a full barrier (an mfence on either
+ * side measured as the single largest cost of a send), and real barriers on
+ * weaker memory models. */
+static inline void tr__ck_rmw_pre(void) { ck_pr_fence_store_atomic(); ck_pr_fence_load_atomic(); }
+static inline void tr__ck_rmw_post(void) { ck_pr_fence_atomic_load(); ck_pr_fence_atomic_store(); }
+
 static inline uint32_t tr__load_u32_relaxed(const uint32_t *p) { return ck_pr_load_32(p); }
 static inline uint32_t tr__load_u32_acquire(const uint32_t *p) { uint32_t v = ck_pr_load_32(p); ck_pr_fence_acquire(); return v; }
 static inline void tr__store_u32_relaxed(uint32_t *p, uint32_t v) { ck_pr_store_32(p, v); }
 static inline void tr__store_u32_release(uint32_t *p, uint32_t v) { ck_pr_fence_release(); ck_pr_store_32(p, v); }
 static inline uint32_t tr__faa_u32_relaxed(uint32_t *p, uint32_t d) { return ck_pr_faa_32(p, d); }
 static inline uint32_t tr__faa_u32_release(uint32_t *p, uint32_t d) { ck_pr_fence_release(); return ck_pr_faa_32(p, d); }
-static inline uint32_t tr__faa_u32(uint32_t *p, uint32_t d) { ck_pr_fence_memory(); uint32_t r = ck_pr_faa_32(p, d); ck_pr_fence_memory(); return r; }
-static inline uint32_t tr__xchg_u32(uint32_t *p, uint32_t v) { ck_pr_fence_memory(); uint32_t r = ck_pr_fas_32(p, v); ck_pr_fence_memory(); return r; }
+static inline uint32_t tr__faa_u32(uint32_t *p, uint32_t d) { tr__ck_rmw_pre(); uint32_t r = ck_pr_faa_32(p, d); tr__ck_rmw_post(); return r; }
+static inline uint32_t tr__xchg_u32(uint32_t *p, uint32_t v) { tr__ck_rmw_pre(); uint32_t r = ck_pr_fas_32(p, v); tr__ck_rmw_post(); return r; }
 static inline bool tr__cas_u32(uint32_t *p, uint32_t *expected, uint32_t desired)
 {
-    ck_pr_fence_memory();
+    tr__ck_rmw_pre();
     bool ok = ck_pr_cas_32_value(p, *expected, desired, expected);
-    ck_pr_fence_memory();
+    tr__ck_rmw_post();
     return ok;
 }
 
@@ -93,13 +101,13 @@ static inline uint64_t tr__load_u64_relaxed(const uint64_t *p) { return ck_pr_lo
 static inline uint64_t tr__load_u64_acquire(const uint64_t *p) { uint64_t v = ck_pr_load_64(p); ck_pr_fence_acquire(); return v; }
 static inline void tr__store_u64_relaxed(uint64_t *p, uint64_t v) { ck_pr_store_64(p, v); }
 static inline void tr__store_u64_release(uint64_t *p, uint64_t v) { ck_pr_fence_release(); ck_pr_store_64(p, v); }
-static inline uint64_t tr__faa_u64(uint64_t *p, uint64_t d) { ck_pr_fence_memory(); uint64_t r = ck_pr_faa_64(p, d); ck_pr_fence_memory(); return r; }
+static inline uint64_t tr__faa_u64(uint64_t *p, uint64_t d) { tr__ck_rmw_pre(); uint64_t r = ck_pr_faa_64(p, d); tr__ck_rmw_post(); return r; }
 static inline uint64_t tr__faa_u64_relaxed(uint64_t *p, uint64_t d) { return ck_pr_faa_64(p, d); }
 static inline bool tr__cas_u64(uint64_t *p, uint64_t *expected, uint64_t desired)
 {
-    ck_pr_fence_memory();
+    tr__ck_rmw_pre();
     bool ok = ck_pr_cas_64_value(p, *expected, desired, expected);
-    ck_pr_fence_memory();
+    tr__ck_rmw_post();
     return ok;
 }
 
@@ -107,12 +115,12 @@ static inline void *tr__load_ptr_relaxed(void *const *p) { return ck_pr_load_ptr
 static inline void *tr__load_ptr_acquire(void *const *p) { void *v = ck_pr_load_ptr(p); ck_pr_fence_acquire(); return v; }
 static inline void tr__store_ptr_relaxed(void **p, void *v) { ck_pr_store_ptr(p, v); }
 static inline void tr__store_ptr_release(void **p, void *v) { ck_pr_fence_release(); ck_pr_store_ptr(p, v); }
-static inline void *tr__xchg_ptr(void **p, void *v) { ck_pr_fence_memory(); void *r = ck_pr_fas_ptr(p, v); ck_pr_fence_memory(); return r; }
+static inline void *tr__xchg_ptr(void **p, void *v) { tr__ck_rmw_pre(); void *r = ck_pr_fas_ptr(p, v); tr__ck_rmw_post(); return r; }
 static inline bool tr__cas_ptr(void **p, void **expected, void *desired)
 {
-    ck_pr_fence_memory();
+    tr__ck_rmw_pre();
     bool ok = ck_pr_cas_ptr_value(p, *expected, desired, expected);
-    ck_pr_fence_memory();
+    tr__ck_rmw_post();
     return ok;
 }
 

@@ -136,6 +136,7 @@ struct tr_ctx {
     tr__actor *actor;
     tr_actor_ref self;
     uint64_t corr_id; /* of the message being handled */
+    uint64_t log_corr; /* what this thread's logger was last told */
     tr__actor *mute_on; /* set by a send into an overloaded mailbox */
     uint32_t mute_gen;  /* ... and the generation it was sent to    */
 };
