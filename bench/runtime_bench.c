@@ -340,7 +340,8 @@ static const tr_actor_ops producer_ops = {
     .state_size = sizeof(void *), .init = init_store_arg,
     .receive = producer_receive, .name = "bench.producer"};
 
-static int run_fanin(const struct params *p, double *per_s, uint64_t *efull_out)
+static int run_fanin(const struct params *p, double *per_s, uint64_t *efull_out,
+                     uint32_t *hwm_out)
 {
     if (p->fanin_producers == 0 || p->fanin_producers > FANIN_MAX)
         return -1;
@@ -411,6 +412,8 @@ static int run_fanin(const struct params *p, double *per_s, uint64_t *efull_out)
     }
     *per_s = (double)s->total * 1e9 / (double)(s->t_end - t0);
     *efull_out = efull;
+    *hwm_out = 0;
+    (void)tr_actor_depth_hwm(rt, s->consumer, hwm_out);
     rc = free_runtime(rt, "fanin");
     tr__bench_latch_destroy(&s->done);
     free(s);
@@ -719,6 +722,7 @@ static int run_all(const struct params *p, struct figure *F)
         for (unsigned r = 0; r < p->runs; r++) {
             double x = 0, y = 0, z = 0;
             uint64_t efull = 0;
+            uint32_t hwm = 0;
             int rc = 0;
             switch (w) {
             case W_CEIL_PP:
@@ -746,12 +750,13 @@ static int run_all(const struct params *p, struct figure *F)
                 }
                 break;
             case W_FANIN:
-                rc = run_fanin(p, &x, &efull);
+                rc = run_fanin(p, &x, &efull, &hwm);
                 if (rc == 0) {
                     add(&F[F_FANIN], x);
                     add(&F[F_FANIN_EFULL], (double)efull);
-                    snprintf(line, sizeof(line), "%s msgs/s (%llu TR_EFULL retries)",
-                             tr__bench_fmt_si(b1, sizeof(b1), x), (unsigned long long)efull);
+                    snprintf(line, sizeof(line),
+                             "%s msgs/s (consumer depth high-water %u, %llu TR_EFULL retries)",
+                             tr__bench_fmt_si(b1, sizeof(b1), x), hwm, (unsigned long long)efull);
                 }
                 break;
             case W_RING:

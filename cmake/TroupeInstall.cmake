@@ -21,5 +21,9 @@ install(FILES ${PROJECT_BINARY_DIR}/troupeConfig.cmake
               ${PROJECT_BINARY_DIR}/troupeConfigVersion.cmake
         DESTINATION ${TROUPE_CMAKE_DIR})
 
+# The .pc finds its prefix relative to itself, so `cmake --install --prefix`
+# (chosen after configure) still yields a correct file.
+file(RELATIVE_PATH TROUPE_PC_PREFIX_REL "/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/")
+string(REGEX REPLACE "/$" "" TROUPE_PC_PREFIX_REL "${TROUPE_PC_PREFIX_REL}")
 configure_file(cmake/troupe.pc.in ${PROJECT_BINARY_DIR}/troupe.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/troupe.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

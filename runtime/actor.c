@@ -44,11 +44,6 @@ static inline void counter_add(uint64_t *c, uint64_t d)
     tr__store_u64_relaxed(c, *c + d);
 }
 
-static void env_free(tr__env *e)
-{
-    tr_payload_unref(e->msg.payload);
-    free(e);
-}
 
 /* ------------------------------------------------------------------------ */
 /* Spawn                                                                     */
@@ -191,7 +186,7 @@ int tr__deliver(tr_runtime *rt, tr_ctx *ctx, tr_actor_ref to,
         return TR_EDEAD;
     }
 
-    tr__env *e = malloc(sizeof(*e));
+    tr__env *e = tr__env_alloc(w);
     if (e == NULL)
         return TR_ENOMEM;
     e->msg.type = args->type;
@@ -213,7 +208,8 @@ int tr__deliver(tr_runtime *rt, tr_ctx *ctx, tr_actor_ref to,
     uint8_t policy;
     for (;;) {
         if (TR__CTL_GEN(c) != to.gen || (c & TR__CTL_CLOSED)) {
-            free(e);
+            e->msg.payload = NULL; /* not referenced yet */
+            tr__env_free(w, e);
             count_failure(rt, w, TR_EDEAD);
             return TR_EDEAD;
         }
@@ -221,7 +217,8 @@ int tr__deliver(tr_runtime *rt, tr_ctx *ctx, tr_actor_ref to,
         hard_limit = a->hard_limit;
         policy = a->policy;
         if (TR__CTL_COUNT(c) >= hard_limit && !internal) {
-            free(e);
+            e->msg.payload = NULL; /* not referenced yet */
+            tr__env_free(w, e);
             count_failure(rt, w, TR_EFULL);
             /* A back-pressure receiver also mutes the actor that hit its
              * hard limit, so a retry after this turn is not a spin. */
@@ -255,7 +252,9 @@ int tr__deliver(tr_runtime *rt, tr_ctx *ctx, tr_actor_ref to,
         if (ctx != NULL && ctx->actor != a) {
             ctx->mute_on = a;
             ctx->mute_gen = to.gen;
-        } else if (w == NULL) {
+        } else if (w == NULL && !tr__on_io_thread()) {
+            /* Never on the I/O thread: one full mailbox must not hold up
+             * every timer.  Its sends fail with TR_EFULL at the hard limit. */
             external_backoff(rt, a, to.gen, capacity);
         }
     }
@@ -281,7 +280,7 @@ int tr_ctx_send_msg(tr_ctx *ctx, tr_actor_ref to, const tr_send_args *args)
         return TR_EINVAL;
     tr_send_args a = *args;
     if (a.corr_id == 0)
-        a.corr_id = ctx->corr_id;
+        a.corr_id = ctx->corr_id & ~TR__ASK_BIT; /* the trace, not the ask */
     return tr__deliver(ctx->rt, ctx, to, &a, ctx->self, false);
 }
 
@@ -396,7 +395,10 @@ static bool mute_on(tr__actor *a, tr__actor *target, uint32_t gen)
         x->muted_cap = cap;
     }
     x->muted[x->muted_len++] = a;
-    tr__store_u32_release(&x->has_muted, 1);
+    /* An RMW, not a release store: the target retires COUNT (an RMW) and
+     * then reads has_muted; we publish has_muted and then read COUNT.  Both
+     * sides need store->load order, or each could miss the other. */
+    tr__xchg_u32(&x->has_muted, 1);
     /* Re-check under the lock: if the target already drained (its unmute
      * took the lock before we added ourselves), nobody would wake us. */
     uint64_t c = tr__load_u64_acquire(&target->ctl);
@@ -430,6 +432,14 @@ void tr__actor_run(tr__worker *w, tr__actor *a)
         finish_stop(w, a, retire);
         return;
     }
+    if (tr__load_u32_relaxed(&rt->abandon)) {
+        /* Shutdown's drain deadline passed: stop now; what is queued becomes
+         * dead letters (tr_runtime_free). */
+        a->flags |= TR__AF_STOPPING;
+        a->stop_reason = TR_ECLOSED;
+        finish_stop(w, a, retire);
+        return;
+    }
     uint64_t c0 = tr__load_u64_relaxed(&a->ctl);
     uint32_t depth = TR__CTL_COUNT(c0) - retire;
     if (depth > a->hwm)
@@ -444,7 +454,7 @@ void tr__actor_run(tr__worker *w, tr__actor *a)
         n++;
         tr__env *e = (tr__env *)node;
         dispatch(ctx, a, &e->msg);
-        env_free(e);
+        tr__env_free(w, e);
         if ((a->flags & TR__AF_STOPPING) || ctx->mute_on != NULL)
             break;
     }
@@ -463,7 +473,7 @@ void tr__actor_run(tr__worker *w, tr__actor *a)
 
     tr__actor *target = ctx->mute_on;
     if (target != NULL && retire > 0 &&
-        TR__CTL_COUNT(tr__load_u64_relaxed(&a->ctl)) < a->capacity) {
+        TR__CTL_COUNT(tr__load_u64_relaxed(&a->ctl)) - retire < a->capacity) {
         /* Keep one unit as the phantom that holds the actor "scheduled". */
         tr__faa_u64(&a->ctl, -(uint64_t)(retire - 1));
         a->flags |= TR__AF_PHANTOM;
@@ -484,13 +494,13 @@ void tr__actor_run(tr__worker *w, tr__actor *a)
 /* Stop                                                                      */
 /* ------------------------------------------------------------------------ */
 
-static void drain_one(tr_runtime *rt, tr__actor *a, tr__env *e)
+static void drain_one(tr_runtime *rt, tr__worker *w, tr__actor *a, tr__env *e)
 {
     if (e->msg.type == TR__MSG_MONITOR)
         tr__monitor_bounce(rt, &e->msg, a->stop_reason); /* still one DOWN */
     else
         tr__faa_u64_relaxed(&rt->dead_stop, 1);
-    env_free(e);
+    tr__env_free(w, e);
 }
 
 static void finish_stop(tr__worker *w, tr__actor *a, uint32_t retire)
@@ -514,7 +524,7 @@ static void finish_stop(tr__worker *w, tr__actor *a, uint32_t retire)
     tr__mpsc_ref mb = tr__mbox_of(a);
     tr__node *node;
     while ((node = tr__mpsc_pop(mb)) != NULL) {
-        drain_one(rt, a, (tr__env *)node);
+        drain_one(rt, w, a, (tr__env *)node);
         retire++;
     }
     uint64_t old = tr__faa_u64(&a->ctl, -(uint64_t)retire);
@@ -574,7 +584,7 @@ void tr__reap_all(tr_runtime *rt)
         tr__mpsc_ref mb = tr__mbox_of(a);
         while ((node = tr__mpsc_pop(mb)) != NULL) {
             tr__faa_u64_relaxed(&rt->dead_stop, 1);
-            env_free((tr__env *)node);
+            tr__env_free(NULL, (tr__env *)node);
         }
         tr__ask_clear(rt, a);
         tr__actor_ext_reset(a);

@@ -17,7 +17,6 @@
 
 #include "runtime/internal.h"
 
-#define TR__ASK_BIT (UINT64_C(1) << 63)
 #define TOMBSTONE UINT64_MAX
 
 tr__actor_ext *tr__actor_ext_get(tr__actor *a)

@@ -6,7 +6,7 @@
  *   registry.c   actor slots: paged, never freed while the runtime lives, so a
  *                stale tr_actor_ref can always be checked against the slot's
  *                generation without touching freed memory.
- *   mbox.h       the mailbox: an intrusive Vyukov MPSC queue (one atomic
+ *   mpsc.h       the mailbox: an intrusive Vyukov MPSC queue (one atomic
  *                exchange per push, wait-free for producers) whose bound and
  *                liveness live in one 64-bit control word (see CTL below).
  *   actor.c      spawn, send, the actor's turn, stop and drain.
@@ -40,7 +40,14 @@ typedef struct tr__node {
 typedef struct tr__env {
     tr__node node; /* must be first */
     tr_msg msg;    /* msg.payload holds one reference */
+    uint32_t home; /* 1 + index of the worker whose pool it returns to; 0: none */
 } tr__env;
+
+/* Envelopes freed on one worker for another's pool, sent back in batches. */
+typedef struct tr__env_batch {
+    tr__node *head, *tail;
+    uint32_t n;
+} tr__env_batch;
 
 /*
  * The control word of a slot (CTL), one 64-bit atomic:
@@ -156,8 +163,15 @@ typedef struct tr__worker {
     unsigned runnext_streak;
     uint64_t rng;
     tr__actor *free_slots; /* via run_node.next; reusable slots */
+    tr__node *env_pool;    /* envelopes to reuse (owner only)       */
+    uint32_t env_pool_n;
+    tr__env_batch *env_out; /* per home worker, nworkers entries     */
     uint32_t free_count;
     struct tr_ctx ctx;
+
+    /* Envelopes other workers returned: a stack they push chains onto and
+     * the owner takes whole with one exchange (so no ABA). */
+    alignas(TR__CACHELINE) tr__node *env_remote;
 
     /* Counters: written by the owner with relaxed stores, read by anyone. */
     uint64_t handled, sent, steals, parks, rejected, dead, spawned, stopped;
@@ -200,6 +214,7 @@ struct tr_runtime {
     uint32_t quiet_seq; /* futex word bumped when every worker is parked */
     uint32_t exiting;
     uint32_t closing; /* refuse external sends and spawns */
+    uint32_t abandon; /* drain deadline passed: stop actors at once */
 
     /* Global counters (rare events or non-worker threads). */
     alignas(TR__CACHELINE) uint64_t ext_sent, ext_rejected, ext_dead;
@@ -212,6 +227,13 @@ struct tr_runtime {
     struct tr__io *io;
     uint32_t rr; /* round robin for external scheduling hints */
 };
+
+/* ---- envelope.c ---- */
+tr__env *tr__env_alloc(tr__worker *w);
+/* Release the payload and recycle the envelope (w: the freeing worker, or
+ * NULL on any other thread). */
+void tr__env_free(tr__worker *w, tr__env *e);
+void tr__env_pools_fini(tr_runtime *rt);
 
 /* ---- registry.c ---- */
 int tr__registry_init(tr_runtime *rt);
@@ -283,11 +305,13 @@ void tr__actor_ext_reset(tr__actor *a);
 void tr__actor_ext_free(tr__actor *a);
 
 /* Internal system message types (never seen by receive functions). */
-enum {
-    TR__MSG_MONITOR = TR_MSG_SYSTEM + 0x100,
-};
+#define TR__MSG_MONITOR (TR_MSG_SYSTEM + 0x100u)
 
 /* ---- io.c ---- */
+/* Whether the calling thread is a runtime's I/O thread. */
+bool tr__on_io_thread(void);
+/* Ask ids carry this bit (see ask.c). */
+#define TR__ASK_BIT (UINT64_C(1) << 63)
 /* tr_send_after without the type check; system messages are delivered as
  * internal (never refused for room or because the runtime is closing). */
 int tr__send_after_internal(tr_runtime *rt, uint64_t delay_ms,

@@ -134,7 +134,7 @@ static void handle(struct tr__io *io, tr__io_req *r)
     tr_timer *t = r->timer;
     switch (r->op) {
     case OP_START:
-        if (tr__load_u32_acquire(&t->cancelled) || io->refusing) {
+        if (tr__load_u32_acquire(&t->cancelled) || tr__load_u32_relaxed(&io->refusing)) {
             timer_unref(t);
             return;
         }
@@ -153,7 +153,7 @@ static void handle(struct tr__io *io, tr__io_req *r)
         timer_unref(t); /* the reference the cancel request carried */
         return;
     case OP_CANCEL_ALL:
-        io->refusing = 1;
+        tr__store_u32_release(&io->refusing, 1);
         while (io->active != NULL)
             timer_close(io, io->active);
         pthread_mutex_lock(&io->lock);
@@ -177,9 +177,14 @@ static void on_async(uv_async_t *h)
         handle(io, (tr__io_req *)n);
 }
 
+static _Thread_local bool tls_io_thread;
+
+bool tr__on_io_thread(void) { return tls_io_thread; }
+
 static void *io_main(void *arg)
 {
     struct tr__io *io = arg;
+    tls_io_thread = true;
     uv_run(&io->loop, UV_RUN_DEFAULT);
     return NULL;
 }
@@ -218,6 +223,9 @@ void tr__io_cancel_timers(tr_runtime *rt)
     struct tr__io *io = rt->io;
     if (io == NULL)
         return;
+    /* Refuse from now on (tr__send_after_internal checks it); the loop also
+     * drops a START that raced past the check before it sees the request. */
+    tr__store_u32_release(&io->refusing, 1);
     io->cancel_all_req.op = OP_CANCEL_ALL;
     if (!post(io, &io->cancel_all_req))
         return;
@@ -264,7 +272,10 @@ int tr__send_after_internal(tr_runtime *rt, uint64_t delay_ms,
     if (rt == NULL || args == NULL || (out == NULL && period_ms > 0))
         return TR_EINVAL;
     struct tr__io *io = rt->io;
-    if (tr__load_u32_relaxed(&rt->closing) && args->type < TR_MSG_SYSTEM)
+    /* Refused once shutdown has cancelled the timers: an ask made then fails
+     * at once instead of waiting for a timeout that would never come. */
+    if (io == NULL || tr__load_u32_acquire(&io->refusing) ||
+        (tr__load_u32_relaxed(&rt->closing) && args->type < TR_MSG_SYSTEM))
         return TR_ECLOSED;
     tr_timer *t = calloc(1, sizeof(*t));
     if (t == NULL)

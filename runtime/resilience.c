@@ -150,9 +150,11 @@ static void publish(tr_breaker *b)
 
     uint32_t seq = tr__load_u32_relaxed(&b->seq_); /* only we write it */
     tr__store_u32_relaxed(&b->seq_, seq + 1);
-    /* release: a reader that sees any new word also sees the odd seq_. */
+    /* release: a reader that sees any new word also sees the odd seq_.
+     * Unchanged words are not rewritten (most calls change two or three). */
     for (int i = 0; i < W_COUNT; i++)
-        tr__store_u64_release(&b->pub_[i], w[i]);
+        if (tr__load_u64_relaxed(&b->pub_[i]) != w[i])
+            tr__store_u64_release(&b->pub_[i], w[i]);
     /* release: the words above are visible to whoever acquires seq + 2. */
     tr__store_u32_release(&b->seq_, seq + 2);
 }

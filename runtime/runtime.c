@@ -67,6 +67,7 @@ int tr_runtime_new(tr_runtime **out, const tr_runtime_opts *opts)
         tr__io_cancel_timers(rt);
         tr__sched_join(rt);
         tr__io_stop(rt);
+        tr__env_pools_fini(rt);
         free(rt->workers);
         tr__registry_fini(rt);
         free(rt);
@@ -87,10 +88,12 @@ int tr_runtime_free(tr_runtime *rt, uint64_t drain_ms)
     tr__store_u32_release(&rt->closing, 1);
     tr__io_cancel_timers(rt);
     int rc = tr__sched_wait_quiet(rt, deadline);
-    if (rc != 0)
+    if (rc != 0) {
         TR_LOG_WARN("runtime", "%s: drain deadline of %llu ms passed; stopping "
-                    "actors with messages still queued", rt->name,
-                    (unsigned long long)drain_ms);
+                    "actors now, queued messages become dead letters",
+                    rt->name, (unsigned long long)drain_ms);
+        tr__store_u32_release(&rt->abandon, 1);
+    }
     tr__stop_all(rt);
     /* Stop hooks run even when the drain deadline passed: give them a
      * moment of their own. */
@@ -99,6 +102,7 @@ int tr_runtime_free(tr_runtime *rt, uint64_t drain_ms)
     tr__sched_join(rt);
     tr__io_stop(rt);
     tr__reap_all(rt);
+    tr__env_pools_fini(rt);
     for (unsigned i = 0; i < rt->nworkers; i++) {
         tr__worker *w = &rt->workers[i];
         while (w->free_slots != NULL)

@@ -310,7 +310,8 @@ int tr__sched_start(tr_runtime *rt)
         w->rng = 0x9E3779B97F4A7C15ull * (i + 1);
         w->ctx.rt = rt;
         w->ctx.worker = w;
-        if (tr__deque_init(&w->dq, 1024) != 0)
+        w->env_out = calloc(rt->nworkers, sizeof(*w->env_out));
+        if (w->env_out == NULL || tr__deque_init(&w->dq, 1024) != 0)
             return TR_ENOMEM;
     }
     for (unsigned i = 0; i < rt->nworkers; i++) {

@@ -98,7 +98,10 @@ static int sup_receive(tr_ctx *ctx, void *state, const tr_msg *m)
     }
     tr__store_u64_release(&s->child[i], pack(r));
     tr__faa_u64(&s->restarts, 1);
-    tr_monitor(ctx, r, NULL);
+    if (tr_monitor(ctx, r, NULL) != 0) { /* cannot watch it: cannot supervise */
+        tr__store_u32_release(&s->gave_up, 1);
+        tr_ctx_stop(ctx, TR_ENOMEM);
+    }
     return 0;
 }
 
@@ -154,13 +157,16 @@ int tr_supervisor_start(tr_runtime *rt, const tr_child_spec *children,
     for (size_t i = 0; i < nchildren; i++) {
         tr_actor_ref r;
         rc = tr_spawn(rt, children[i].ops, children[i].arg, &children[i].opts, &r);
-        if (rc == 0)
-            rc = tr_monitor_ref(rt, s->self, r, NULL);
         if (rc != 0) {
             tr_supervisor_free(s); /* stops the children spawned so far */
             return rc;
         }
+        /* Known as ours before the monitor can report it. */
         tr__store_u64_release(&s->child[i], pack(r));
+        if ((rc = tr_monitor_ref(rt, s->self, r, NULL)) != 0) {
+            tr_supervisor_free(s); /* the supervisor's stop stops r too */
+            return rc;
+        }
     }
     *out = s;
     return 0;

@@ -55,21 +55,20 @@ static inline bool tr_ref_is_none(tr_actor_ref a) { return a.id == 0; }
  * Messages
  * ------------------------------------------------------------------------ */
 
-/* Message types at or above TR_MSG_SYSTEM are the runtime's own. */
+/* Message types at or above TR_MSG_SYSTEM are the runtime's own.  (Macros,
+ * not an enum: the values do not fit an int.) */
 #define TR_MSG_SYSTEM 0xFFFF0000u
-enum {
-    /* A watched actor stopped: sender = that actor, status = its stop reason
-     * (0 normal, TR_EFAILED when its receive failed, TR_EDEAD when it was
-     * already gone at tr_monitor time, TR_ECLOSED at runtime shutdown),
-     * corr_id = the monitor id tr_monitor returned. */
-    TR_MSG_DOWN = TR_MSG_SYSTEM + 1,
-    /* A tr_ask got no reply in time: corr_id = the ask's id,
-     * status = TR_ETIMEDOUT. */
-    TR_MSG_TIMEOUT = TR_MSG_SYSTEM + 2,
-    /* Ask the receiver to stop after the messages already in its mailbox
-     * (sent with tr_stop). Never seen by receive functions. */
-    TR_MSG_STOP = TR_MSG_SYSTEM + 3,
-};
+/* A watched actor stopped: sender = that actor, status = its stop reason
+ * (0 normal, TR_EFAILED when its receive failed, TR_ECLOSED at runtime
+ * shutdown, or the reason it gave tr_ctx_stop; TR_EDEAD when it was already
+ * gone at tr_monitor time), corr_id = the monitor id tr_monitor returned. */
+#define TR_MSG_DOWN (TR_MSG_SYSTEM + 1u)
+/* A tr_ask got no reply in time: corr_id = the ask's id,
+ * status = TR_ETIMEDOUT. */
+#define TR_MSG_TIMEOUT (TR_MSG_SYSTEM + 2u)
+/* Ask the receiver to stop after the messages already in its mailbox
+ * (sent with tr_stop). Never seen by receive functions. */
+#define TR_MSG_STOP (TR_MSG_SYSTEM + 3u)
 
 #define TR_MSG_F_REPLY 0x1u /* the message answers a tr_ask (see corr_id) */
 
@@ -106,8 +105,9 @@ TR_EXTERN int tr_runtime_new(tr_runtime **out, const tr_runtime_opts *opts);
  * drain_ms passes), stops every actor (stop hooks run, monitors get
  * TR_ECLOSED), joins all threads and frees everything.  Must not be called
  * from a worker or the I/O thread.  Returns 0, or TR_ETIMEDOUT if the drain
- * deadline passed (actors were then stopped with messages still queued, each
- * counted as a dead letter). */
+ * deadline passed: every actor is then stopped at its next turn, and the
+ * messages still queued are dropped and counted as dead letters.  New timers
+ * (and so tr_ask) fail with TR_ECLOSED from the start of shutdown. */
 TR_EXTERN int tr_runtime_free(tr_runtime *rt, uint64_t drain_ms);
 
 /* Number of worker threads. */
@@ -138,7 +138,8 @@ typedef enum tr_mbox_policy {
  * then frees the state.  The ops structure must outlive every actor using it. */
 typedef struct tr_actor_ops {
     size_t state_size;
-    /* Optional. Non-zero return aborts the spawn with that code. */
+    /* Optional. A non-zero return aborts the spawn: a negative value is
+     * returned by tr_spawn as is, a positive one as TR_EFAILED. */
     int (*init)(tr_runtime *rt, void *state, void *arg);
     /* Required. Return 0 to continue; a negative value stops the actor with
      * reason TR_EFAILED (monitors and supervisors see it). */

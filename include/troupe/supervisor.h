@@ -53,9 +53,12 @@ TR_EXTERN tr_actor_ref tr_supervisor_ref(const tr_supervisor *s);
 TR_EXTERN tr_actor_ref tr_supervisor_child(const tr_supervisor *s, size_t i);
 /* Restarts performed so far. Any thread. */
 TR_EXTERN uint64_t tr_supervisor_restarts(const tr_supervisor *s);
-/* Whether the restart limit was exceeded. Any thread. */
+/* Whether the supervisor gave up: the restart limit was exceeded (it
+ * stopped with TR_ELIMIT), or a restart itself failed (it stopped with that
+ * error).  Any thread. */
 TR_EXTERN bool tr_supervisor_gave_up(const tr_supervisor *s);
-/* Stop the supervisor (children stop with it) and release the handle. */
+/* Stop the supervisor (children stop with it) and release the handle.  Call
+ * it before tr_runtime_free of the runtime it runs on. */
 TR_EXTERN void tr_supervisor_free(tr_supervisor *s);
 
 #ifdef __cplusplus

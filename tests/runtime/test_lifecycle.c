@@ -268,6 +268,49 @@ static void shutdown_drains_mailboxes_then_stops(void **s)
     }
 }
 
+/* Past the drain deadline, actors stop at their next turn and what is still
+ * queued is dropped and counted, instead of being handled first. */
+typedef struct slow_state {
+    uint64_t handled;
+    latch *stopped;
+} slow_state;
+
+static int slow_receive(tr_ctx *ctx, void *state, const tr_msg *m)
+{
+    slow_state *st = *(slow_state **)state;
+    st->handled++;
+    sleep_ms(1); /* test only: a handler that takes its time */
+    return 0;
+}
+
+static void slow_stop(tr_ctx *ctx, void *state, int reason)
+{
+    slow_state *st = *(slow_state **)state;
+    latch_add(st->stopped, reason == TR_ECLOSED ? 1 : 1000);
+}
+
+static const tr_actor_ops slow_ops = {.state_size = sizeof(slow_state *),
+                                      .init = ptr_init,
+                                      .receive = slow_receive,
+                                      .stop = slow_stop};
+
+static void shutdown_past_deadline_drops_the_backlog(void **s)
+{
+    tr_runtime *rt = rt_new(1);
+    latch stopped;
+    latch_init(&stopped);
+    slow_state st = {.stopped = &stopped};
+    tr_actor_ref a;
+    tr_spawn_opts o = {.mailbox = 8192};
+    assert_ok(tr_spawn(rt, &slow_ops, &st, &o, &a));
+    for (int i = 0; i < 3000; i++)
+        assert_ok(tr_send(rt, a, MSG_WORK, NULL));
+    assert_int_equal(tr_runtime_free(rt, 20), TR_ETIMEDOUT);
+    assert_int_equal(latch_get(&stopped), 1); /* stop hook ran once */
+    assert_true(st.handled < 3000);           /* the backlog was dropped */
+    latch_destroy(&stopped);
+}
+
 static int spawn_rc_at_stop;
 static void spawning_stop(tr_ctx *ctx, void *state, int reason)
 {
@@ -298,6 +341,7 @@ int main(void)
         cmocka_unit_test(supervisor_gives_up_past_restart_limit),
         cmocka_unit_test(shutdown_drains_mailboxes_then_stops),
         cmocka_unit_test(closing_runtime_refuses_new_actors),
+        cmocka_unit_test(shutdown_past_deadline_drops_the_backlog),
     };
     return cmocka_run_group_tests_name("runtime.lifecycle", tests, NULL, NULL);
 }

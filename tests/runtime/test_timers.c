@@ -246,6 +246,60 @@ static void ask_to_dead_actor_fails_at_once(void **s)
     latch_destroy(&l.done);
 }
 
+/* An actor answering an ask by way of a plain request to a third actor: the
+ * third actor's reply must not be taken for a late ask reply. */
+typedef struct relay_state {
+    tr_actor_ref echo;
+    tr_msg pending; /* the ask being served */
+    int have_pending;
+} relay_state;
+
+static int relay_init(tr_runtime *rt, void *state, void *arg)
+{
+    ((relay_state *)state)->echo = *(tr_actor_ref *)arg;
+    return 0;
+}
+
+static int relay_receive(tr_ctx *ctx, void *state, const tr_msg *m)
+{
+    relay_state *r = state;
+    if (m->type == MSG_ASK && !(m->flags & TR_MSG_F_REPLY)) {
+        r->pending = *m;
+        r->pending.payload = NULL;
+        r->have_pending = 1;
+        tr_send_args a = {.type = MSG_ASK, .reply_to = tr_self(ctx)};
+        return tr_ctx_send_msg(ctx, r->echo, &a); /* inherits the trace */
+    }
+    if (m->type == MSG_ANSWER && r->have_pending) {
+        r->have_pending = 0;
+        return tr_reply(ctx, &r->pending, MSG_ANSWER, NULL);
+    }
+    return 0;
+}
+
+static const tr_actor_ops relay_ops = {
+    .state_size = sizeof(relay_state), .init = relay_init, .receive = relay_receive};
+
+static void ask_served_through_a_plain_request(void **s)
+{
+    tr_runtime *rt = rt_new(2);
+    ask_log l = {.timeout_ms = 60000};
+    latch_init(&l.done);
+    tr_actor_ref echo, asker;
+    assert_ok(tr_spawn(rt, &echo_ops, NULL, NULL, &echo));
+    assert_ok(tr_spawn(rt, &relay_ops, &echo, NULL, &l.target));
+    assert_ok(tr_spawn(rt, &asker_ops, &l, NULL, &asker));
+    assert_ok(tr_send(rt, asker, MSG_START, NULL));
+    assert_int_equal(latch_wait(&l.done, 1), 1);
+    assert_int_equal(l.replies, 1);
+    assert_int_equal(l.timeouts, 0);
+    tr_runtime_stats st;
+    tr_runtime_stats_get(rt, &st, NULL);
+    assert_int_equal(st.late_replies, 0);
+    assert_int_equal(tr_runtime_free(rt, 10000), 0);
+    latch_destroy(&l.done);
+}
+
 /* Many concurrent asks racing their timeouts: each gets exactly one. */
 typedef struct race_state {
     ask_log *l;
@@ -290,6 +344,7 @@ int main(void)
         cmocka_unit_test(ask_times_out_and_late_reply_is_dropped),
         cmocka_unit_test(ask_to_dead_actor_fails_at_once),
         cmocka_unit_test(ask_race_exactly_one_outcome),
+        cmocka_unit_test(ask_served_through_a_plain_request),
     };
     return cmocka_run_group_tests_name("runtime.timers", tests, NULL, NULL);
 }
