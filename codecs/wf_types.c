@@ -266,6 +266,7 @@ static const tr_wf_field trade_fields[] = {
     {"side", TR_WF_FIELD_STRING, REQ, .choices = sides, .doc = "buy or sell"},
     {"symbol", TR_WF_FIELD_STRING, REQ, GE(1), .doc = "instrument"},
     {"quantity", TR_WF_FIELD_NUMBER, REQ, GT(0), .doc = "order size"},
+    {"price", TR_WF_FIELD_NUMBER, OPT, GT(0), .doc = "fill price (default: the upstream feed on the symbol)"},
 };
 
 static const tr_wf_field delay_fields[] = {
