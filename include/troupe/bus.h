@@ -63,7 +63,8 @@ enum {
     /* To a subscriber actor: one event.  payload = the shared, stamped event
      * (borrowed like any payload; tr_payload_ref it to keep it), status = the
      * channel id, corr_id = the publisher's correlation id (0 from outside
-     * an actor), sender = the bus. */
+     * an actor), sender = TR_REF_NONE (the bus sends without back-pressure
+     * on itself, so a subscriber can never mute it). */
     TR_BUS_MSG_EVENT = TR_BUS_MSG_BASE + 1,
     /* To the bus: publish payload (a msgpack map) on channel `status`.  What
      * tr_bus_publish sends; actors may send it themselves. */

@@ -1,5 +1,5 @@
 /*
- * actors/state/strmap.h -- a string-keyed hash map for single-threaded use.
+ * actors/common/strmap.h -- a string-keyed hash map for single-threaded use.
  *
  * Open addressing with linear probing and tombstones; the table is a power of
  * two and is kept at most 3/4 full (tombstones included), so a probe sequence

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "actors/state/waiter.h"
+#include "actors/common/waiter.h"
 #include "runtime/atomics.h"
 #include "troupe/error.h"
 
@@ -91,6 +91,14 @@ int tr__waiter_wait(tr__waiter *w, uint64_t timeout_ms, char **text,
     }
     pthread_mutex_unlock(&w->mu);
     return rc;
+}
+
+bool tr__waiter_done(tr__waiter *w)
+{
+    pthread_mutex_lock(&w->mu);
+    bool d = w->done;
+    pthread_mutex_unlock(&w->mu);
+    return d;
 }
 
 void tr__waiter_payload_free(void *data, void *arg)

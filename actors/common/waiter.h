@@ -1,5 +1,5 @@
 /*
- * actors/state/waiter.h -- a one-shot completion for synchronous wrappers.
+ * actors/common/waiter.h -- a one-shot completion for synchronous wrappers.
  *
  * A thread outside the runtime cannot receive messages, so the *_sync calls of
  * the state store and the event bus send an ordinary request whose envelope
@@ -54,6 +54,9 @@ bool tr__waiter_complete(tr__waiter *w, int rc, char *text, size_t len,
  * non-NULL) takes ownership of it. */
 int tr__waiter_wait(tr__waiter *w, uint64_t timeout_ms, char **text,
                     size_t *len, uint64_t *u64);
+
+/* Whether the waiter has been completed (a hint for the caller). */
+bool tr__waiter_done(tr__waiter *w);
 
 /* Payload free function for requests that carry a waiter as `arg`:
  * completes it with TR_ECLOSED if nobody did, drops the request's reference

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors/state/strmap.h"
+#include "actors/common/strmap.h"
 #include "troupe/error.h"
 
 static char tomb_byte;
