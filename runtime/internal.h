@@ -26,6 +26,7 @@
 
 #include "runtime/atomics.h"
 #include "runtime/deque.h"
+#include "runtime/wheel.h"
 #include "troupe/runtime.h"
 
 #define TR__CACHELINE 64
@@ -166,6 +167,7 @@ typedef struct tr__worker {
     tr__node *env_pool;    /* envelopes to reuse (owner only)       */
     uint32_t env_pool_n;
     tr__env_batch *env_out; /* per home worker, nworkers entries     */
+    tr__wheel wheel;        /* tr_ctx_send_after timers               */
     uint32_t free_count;
     struct tr_ctx ctx;
 
@@ -227,6 +229,12 @@ struct tr_runtime {
     struct tr__io *io;
     uint32_t rr; /* round robin for external scheduling hints */
 };
+
+/* ---- wheel.c ---- */
+int tr__wheel_init(tr__wheel *wh, uint64_t now_ms);
+void tr__wheel_fini(tr__wheel *wh);
+/* Fire what is due at `now` (owner worker only). */
+void tr__wheel_advance(struct tr__worker *w, uint64_t now);
 
 /* ---- envelope.c ---- */
 tr__env *tr__env_alloc(tr__worker *w);

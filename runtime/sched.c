@@ -75,6 +75,15 @@ static bool inject_nonempty(tr_runtime *rt)
     return tr__load_u32_acquire(&rt->inj_count) > 0;
 }
 
+/* Pending wheel timers will produce work: shutdown's drain waits for them. */
+static bool timers_pending(tr_runtime *rt)
+{
+    for (unsigned i = 0; i < rt->nworkers; i++)
+        if (tr__load_u64_relaxed(&rt->workers[i].wheel.count) > 0)
+            return true;
+    return false;
+}
+
 static bool has_stealable_work(tr_runtime *rt)
 {
     if (inject_nonempty(rt))
@@ -258,7 +267,9 @@ static tr__actor *search(tr_runtime *rt, tr__worker *w)
     return a;
 }
 
-static void park(tr_runtime *rt, tr__worker *w)
+/* Sleep until woken, or until `due` (monotonic ms; UINT64_MAX = no limit)
+ * when the worker's timer wheel has something pending. */
+static void park(tr_runtime *rt, tr__worker *w, uint64_t due)
 {
     tr__xchg_u32(&w->parked, 1);
     uint32_t sleepers = tr__faa_u32(&rt->sleepers, 1) + 1;
@@ -273,8 +284,24 @@ static void park(tr_runtime *rt, tr__worker *w)
         futex_wake(&rt->quiet_seq, INT_MAX);
     }
     tr__store_u64_relaxed(&w->parks, w->parks + 1);
-    while (tr__load_u32_acquire(&w->parked) == 1)
-        futex_wait(&w->parked, 1, NULL);
+    while (tr__load_u32_acquire(&w->parked) == 1) {
+        if (due == UINT64_MAX) {
+            futex_wait(&w->parked, 1, NULL);
+            continue;
+        }
+        uint64_t now = tr__now_ms();
+        if (now >= due) {
+            /* Our own timer is due: take ourselves off the sleepers, unless
+             * a waker just did (then it also fixed the count). */
+            uint32_t one = 1;
+            if (tr__cas_u32(&w->parked, &one, 0))
+                tr__faa_u32(&rt->sleepers, (uint32_t)-1);
+            return;
+        }
+        uint64_t left = due - now;
+        struct timespec ts = {(time_t)(left / 1000), (long)(left % 1000) * 1000000L};
+        futex_wait(&w->parked, 1, &ts);
+    }
 }
 
 static void *worker_main(void *arg)
@@ -283,6 +310,8 @@ static void *worker_main(void *arg)
     tr_runtime *rt = w->rt;
     tls_worker = w;
     for (;;) {
+        if (w->wheel.count > 0)
+            tr__wheel_advance(w, tr__now_ms());
         tr__actor *a = find_work(rt, w);
         if (a == NULL && !tr__load_u32_relaxed(&rt->exiting))
             a = search(rt, w);
@@ -292,7 +321,7 @@ static void *worker_main(void *arg)
         }
         if (tr__load_u32_acquire(&rt->exiting))
             break;
-        park(rt, w);
+        park(rt, w, w->wheel.count > 0 ? w->wheel.next_due : UINT64_MAX);
     }
     tls_worker = NULL;
     return NULL;
@@ -311,7 +340,8 @@ int tr__sched_start(tr_runtime *rt)
         w->ctx.rt = rt;
         w->ctx.worker = w;
         w->env_out = calloc(rt->nworkers, sizeof(*w->env_out));
-        if (w->env_out == NULL || tr__deque_init(&w->dq, 1024) != 0)
+        if (w->env_out == NULL || tr__deque_init(&w->dq, 1024) != 0 ||
+            tr__wheel_init(&w->wheel, tr__now_ms()) != 0)
             return TR_ENOMEM;
     }
     for (unsigned i = 0; i < rt->nworkers; i++) {
@@ -333,8 +363,10 @@ void tr__sched_join(tr_runtime *rt)
     for (unsigned i = 0; i < rt->nstarted; i++)
         pthread_join(rt->workers[i].thread, NULL);
     rt->nstarted = 0;
-    for (unsigned i = 0; i < rt->nworkers; i++)
+    for (unsigned i = 0; i < rt->nworkers; i++) {
         tr__deque_fini(&rt->workers[i].dq);
+        tr__wheel_fini(&rt->workers[i].wheel);
+    }
     pthread_mutex_destroy(&rt->inject_lock);
 }
 
@@ -343,7 +375,8 @@ int tr__sched_wait_quiet(tr_runtime *rt, uint64_t deadline_ms)
     for (;;) {
         uint32_t seq = tr__load_u32_acquire(&rt->quiet_seq);
         if (tr__load_u32_acquire(&rt->sleepers) == rt->nworkers &&
-            !has_stealable_work(rt))
+            !has_stealable_work(rt) &&
+            (tr__load_u32_relaxed(&rt->abandon) || !timers_pending(rt)))
             return 0;
         uint64_t now = tr__now_ms();
         if (now >= deadline_ms)

@@ -254,6 +254,17 @@ TR_EXTERN int tr_monitor_ref(tr_runtime *rt, tr_actor_ref watcher,
 TR_EXTERN int tr_send_after(tr_runtime *rt, uint64_t delay_ms,
                             uint64_t period_ms, tr_actor_ref to,
                             const tr_send_args *args, tr_timer **out);
+/* A one-shot timer on the calling worker's timer wheel: after delay_ms (at
+ * millisecond resolution, never early) the message is sent to `to` with
+ * sender = self and, unless args->corr_id is set, the current correlation.
+ * Costs about as much as a send: no thread hop, no lock.  It cannot be
+ * cancelled -- arm it only where the receiver can tell on arrival whether it
+ * still matters (a deadline, a retry wait).  Pending wheel timers keep the
+ * runtime's drain going at shutdown and are dropped if it is abandoned.
+ * Returns 0, TR_EINVAL, TR_ENOMEM or TR_ECLOSED (stop hooks at free). */
+TR_EXTERN int tr_ctx_send_after(tr_ctx *ctx, uint64_t delay_ms, tr_actor_ref to,
+                                const tr_send_args *args);
+
 /* Stop the timer (no delivery starts after this returns) and release the
  * handle. */
 TR_EXTERN void tr_timer_cancel(tr_timer *t);

@@ -110,6 +110,79 @@ static void pending_timers_do_not_block_shutdown(void **s)
     latch_destroy(&log.got);
 }
 
+/* Worker-wheel timers: an actor arms several with tr_ctx_send_after; they
+ * arrive in deadline order, never early, from the actor itself. */
+typedef struct wheel_state {
+    tick_log *log;
+    uint64_t t0;
+} wheel_state;
+
+static int wheel_init(tr_runtime *rt, void *state, void *arg)
+{
+    ((wheel_state *)state)->log = arg;
+    return 0;
+}
+
+static int wheel_receive(tr_ctx *ctx, void *state, const tr_msg *m)
+{
+    wheel_state *ws = state;
+    if (m->type == MSG_START) {
+        ws->t0 = mono_ms();
+        uint64_t delays[] = {45, 5, 25, 0, 65, 5};
+        for (size_t i = 0; i < 6; i++) {
+            tr_send_args a = {.type = MSG_TICK, .corr_id = delays[i] + 1};
+            if (tr_ctx_send_after(ctx, delays[i], tr_self(ctx), &a) != 0)
+                return -1;
+        }
+        return 0;
+    }
+    tick_log *t = ws->log;
+    if (t->n < 64) {
+        t->tags[t->n] = m->corr_id - 1;
+        t->at[t->n] = mono_ms() - ws->t0;
+        if (!tr_ref_eq(m->sender, tr_self(ctx)))
+            t->tags[t->n] = 9999; /* wrong sender */
+        t->n++;
+    }
+    latch_add(&t->got, 1);
+    return 0;
+}
+
+static const tr_actor_ops wheel_ops = {
+    .state_size = sizeof(wheel_state), .init = wheel_init, .receive = wheel_receive};
+
+static void worker_wheel_timers_fire_in_order_never_early(void **s)
+{
+    tr_runtime *rt = rt_new(2);
+    tick_log log = {0};
+    latch_init(&log.got);
+    tr_actor_ref a;
+    assert_ok(tr_spawn(rt, &wheel_ops, &log, NULL, &a));
+    assert_ok(tr_send(rt, a, MSG_START, NULL));
+    assert_int_equal(latch_wait(&log.got, 6), 6);
+    uint64_t expect[] = {0, 5, 5, 25, 45, 65};
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(log.tags[i], expect[i]);
+        assert_true(log.at[i] >= expect[i]);
+    }
+    assert_int_equal(tr_runtime_free(rt, 10000), 0);
+    latch_destroy(&log.got);
+}
+
+/* A pending wheel timer is work in flight: shutdown's drain waits for it. */
+static void shutdown_drain_waits_for_wheel_timers(void **s)
+{
+    tr_runtime *rt = rt_new(1);
+    tick_log log = {0};
+    latch_init(&log.got);
+    tr_actor_ref a;
+    assert_ok(tr_spawn(rt, &wheel_ops, &log, NULL, &a));
+    assert_ok(tr_send(rt, a, MSG_START, NULL));
+    assert_int_equal(tr_runtime_free(rt, 10000), 0);
+    assert_int_equal(latch_get(&log.got), 6);
+    latch_destroy(&log.got);
+}
+
 /* ---------------------------------------------------------------------- */
 /* ask                                                                     */
 /* ---------------------------------------------------------------------- */
@@ -340,6 +413,8 @@ int main(void)
         cmocka_unit_test(timers_fire_in_deadline_order),
         cmocka_unit_test(periodic_timer_ticks_until_cancelled),
         cmocka_unit_test(pending_timers_do_not_block_shutdown),
+        cmocka_unit_test(worker_wheel_timers_fire_in_order_never_early),
+        cmocka_unit_test(shutdown_drain_waits_for_wheel_timers),
         cmocka_unit_test(ask_gets_reply),
         cmocka_unit_test(ask_times_out_and_late_reply_is_dropped),
         cmocka_unit_test(ask_to_dead_actor_fails_at_once),
