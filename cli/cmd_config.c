@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli_util.h"
 #include "troupe/config.h"
 
 const char tr_cmd_config_help[] =
@@ -75,27 +76,9 @@ int tr_cmd_config(int argc, char **argv)
         return usage("--json and --sources exclude each other", NULL);
 
     tr_config cfg;
-    tr_config_error *err = malloc(sizeof *err);
-    if (!err) {
-        fputs("troupe config: out of memory\n", stderr);
+    if (tr__cli_load_config("troupe config", &cfg, preset, file) != 0)
         return 2;
-    }
-    int rc = tr_config_load(&cfg, preset, file, NULL, err);
-    if (rc != 0) {
-        size_t shown = err->count < TR_CONFIG_MAX_PROBLEMS
-                           ? err->count
-                           : TR_CONFIG_MAX_PROBLEMS;
-        for (size_t i = 0; i < shown; i++)
-            fprintf(stderr, "troupe config: %s\n", err->problems[i].message);
-        if (err->count > shown)
-            fprintf(stderr, "troupe config: ... and %zu more problems\n",
-                    err->count - shown);
-        fprintf(stderr, "troupe config: invalid configuration (%s)\n",
-                tr_strerror(rc));
-        free(err);
-        return 2;
-    }
-    free(err);
+    int rc;
 
     char *jtext = json ? tr_config_to_json(&cfg, flags) : NULL;
     char *stext = sources ? tr_config_sources_text(&cfg, flags) : NULL;

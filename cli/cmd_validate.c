@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/cli_util.h"
 #include "troupe/workflow.h"
 
 const char tr_cmd_validate_help[] = "check workflow definitions (exit 2 if any is invalid)";
@@ -67,9 +68,7 @@ int tr_cmd_validate(int argc, char **argv)
     }
 
     tr_node_type_registry *reg = NULL;
-    tr_wf_problems *probs = NULL;
-    if (tr_node_type_registry_new(&reg) != 0 || tr_node_type_register_builtins(reg) != 0 ||
-        tr_wf_problems_new(&probs) != 0) {
+    if (tr_node_type_registry_new(&reg) != 0 || tr_node_type_register_builtins(reg) != 0) {
         fprintf(stderr, "troupe validate: out of memory\n");
         tr_node_type_registry_free(reg);
         return 2;
@@ -80,24 +79,14 @@ int tr_cmd_validate(int argc, char **argv)
     int status = 0;
     for (int i = first; i < argc; i++) {
         tr_wf_plan *plan = NULL;
-        tr_wf_problems_clear(probs);
-        int rc = tr_wf_parse_file(reg, argv[i], &plan, probs);
-        if (rc == 0) {
-            printf("%s: ok (%u nodes)\n", argv[i], (unsigned)tr_wf_plan_node_count(plan));
-            tr_wf_plan_free(plan);
+        if (tr__cli_parse_workflow(reg, argv[i], &plan) != 0) {
+            status = 2;
             continue;
         }
-        status = 2;
-        for (size_t k = 0; k < tr_wf_problems_count(probs); k++) {
-            char line[1024];
-            tr_wf_problem_format(tr_wf_problems_at(probs, k), line, sizeof line);
-            fprintf(stderr, "%s\n", line);
-        }
-        if (tr_wf_problems_count(probs) == 0)
-            fprintf(stderr, "%s: %s\n", argv[i], tr_strerror(rc));
+        printf("%s: ok (%u nodes)\n", argv[i], (unsigned)tr_wf_plan_node_count(plan));
+        tr_wf_plan_free(plan);
     }
     fflush(stdout);
-    tr_wf_problems_free(probs);
     tr_node_type_registry_free(reg);
     return status;
 }

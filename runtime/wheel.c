@@ -60,7 +60,8 @@ int tr_ctx_send_after(tr_ctx *ctx, uint64_t delay_ms, tr_actor_ref to,
     uint64_t now = tr__now_ms();
     if (now > wh->now_ms && wh->count == 0)
         wh->now_ms = now;
-    e->due_ms = now + delay_ms;
+    /* now is truncated to the millisecond: one more keeps "never early". */
+    e->due_ms = now + delay_ms + (delay_ms > 0);
     if (e->due_ms <= wh->now_ms)
         e->due_ms = wh->now_ms + 1; /* the slot being visited is behind us */
     e->to = to;

@@ -1,0 +1,593 @@
+/*
+ * actors/executor/executor.c -- one actor per execution.
+ *
+ * PROTOCOL
+ * Accepts:
+ *   EX_START                 begin: execution_started, state "running", run
+ *                            every node without dependencies.
+ *   EX_DUE (status = gen<<20 | node, corr = the execution's)
+ *                            a wheel timer for a node: its result is now due
+ *                            (flags EX_F_READY), its deadline passed
+ *                            (EX_F_TIMEOUT), or its retry wait is over
+ *                            (EX_F_RETRY).  A timer whose generation is not
+ *                            the node's current one is stale and ignored.
+ * Emits (bus, workflow_events): execution_started, node_started,
+ *   node_completed, node_retrying, node_failed, node_skipped,
+ *   execution_completed, execution_failed.
+ * Persists (state store): status running -> completed|failed, the result
+ *   {status, duration_ms, outputs, error?}, latest_execution, history.
+ *
+ * Nodes run inline when ready (built-in types are ~100 ns functions); what a
+ * node says is not due yet (simulated latency, delay, a hang) waits on ONE
+ * wheel timer: min(delay, timeout), or the timeout for a hang.  So a node's
+ * deadline costs a wheel insertion, never a thread hop, and independent
+ * slow nodes overlap.  The actor stops once the execution is over and no
+ * timer of its own is still pending (so none becomes a dead letter).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors/executor/exec_internal.h"
+#include "troupe/log.h"
+
+enum { EX_START = 0x45580001u, EX_DUE = 0x45580002u };
+enum { EX_F_READY = 1u << 8, EX_F_TIMEOUT = 2u << 8, EX_F_RETRY = 3u << 8 };
+#define EX_F_KIND 0xF00u
+#define NODE_BITS 20u
+#define NODE_MASK ((1u << NODE_BITS) - 1)
+
+enum { N_PENDING = 0, N_RUNNING, N_WAIT_RETRY, N_DONE, N_FAILED, N_SKIPPED };
+
+typedef struct exec {
+    tr_engine *eng;
+    tr__wf *wf;
+    char id[TR_EXEC_ID_MAX];
+    uint64_t corr;
+    tr_exec_done_fn done;
+    void *done_arg;
+    uint64_t t0_ns;
+    uint32_t n, terminal, timers;
+    bool over;
+    uint64_t rng;
+    /* Per node, one allocation (see exec_init). */
+    uint8_t *st;
+    uint32_t *waiting;
+    uint16_t *attempt, *gen;
+    uint64_t *node_t0;
+    uint32_t *stack;
+    tr_node_result *res;
+    const tr_node_result **done_res; /* NULL until the node completed */
+} exec;
+
+static int exec_init(tr_runtime *rt, void *state, void *arg)
+{
+    exec *x = state;
+    tr__exec_arg *a = arg;
+    x->eng = a->eng;
+    x->wf = a->wf;
+    memcpy(x->id, a->id, sizeof(x->id));
+    x->corr = a->corr;
+    x->done = a->done;
+    x->done_arg = a->done_arg;
+    x->n = x->wf->n;
+    x->rng = a->corr ^ 0x9E3779B97F4A7C15ull;
+    size_t n = x->n;
+    size_t bytes = n * (sizeof(tr_node_result) + sizeof(void *) + sizeof(uint64_t) +
+                        2 * sizeof(uint32_t) + 2 * sizeof(uint16_t) + 1);
+    char *m = malloc(bytes ? bytes : 1);
+    if (m == NULL)
+        return TR_ENOMEM;
+    /* Largest alignment first. */
+    x->res = (tr_node_result *)m;
+    m += n * sizeof(tr_node_result);
+    x->done_res = (const tr_node_result **)m;
+    m += n * sizeof(void *);
+    x->node_t0 = (uint64_t *)m;
+    m += n * sizeof(uint64_t);
+    x->waiting = (uint32_t *)m;
+    m += n * sizeof(uint32_t);
+    x->stack = (uint32_t *)m;
+    m += n * sizeof(uint32_t);
+    x->attempt = (uint16_t *)m;
+    m += n * sizeof(uint16_t);
+    x->gen = (uint16_t *)m;
+    m += n * sizeof(uint16_t);
+    x->st = (uint8_t *)m;
+    for (uint32_t i = 0; i < x->n; i++) {
+        const tr_wf_node *node = tr_wf_plan_node(x->wf->plan, i);
+        x->waiting[i] = node->ndeps;
+        x->attempt[i] = 0;
+        x->gen[i] = 0;
+        x->st[i] = N_PENDING;
+        x->done_res[i] = NULL;
+    }
+    return 0;
+}
+
+static void exec_stop(tr_ctx *ctx, void *state, int reason)
+{
+    exec *x = state;
+    if (!x->over && x->done != NULL) /* stopped from outside (shutdown) */
+        x->done(x->done_arg, x->id, TR_EXEC_FAILED, 0);
+    free(x->res);
+    tr__wf_unref(x->wf);
+}
+
+static double ms_since(uint64_t t0_ns)
+{
+    return (double)(tr__mono_ns() - t0_ns) / 1e6;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Events                                                                  */
+/* ---------------------------------------------------------------------- */
+
+static void node_fields(tr_buf *b, const tr_wf_node *node)
+{
+    tr_mp_write_cstr(b, "node_id");
+    tr_mp_write_cstr(b, node->id);
+    tr_mp_write_cstr(b, "node_name");
+    tr_mp_write_cstr(b, node->name);
+    tr_mp_write_cstr(b, "node_category");
+    tr_mp_write_cstr(b, tr_wf_category_name(node->category));
+}
+
+static void emit_node(tr_ctx *ctx, exec *x, uint32_t i, const char *type)
+{
+    const tr_wf_node *node = tr_wf_plan_node(x->wf->plan, i);
+    const tr_node_result *r = &x->res[i];
+    bool started = strcmp(type, "node_started") == 0;
+    bool completed = strcmp(type, "node_completed") == 0;
+    bool skipped = strcmp(type, "node_skipped") == 0;
+    uint32_t extra = 3 + (skipped ? 0 : 1) + (completed ? 3 : 0) +
+                     (!started && !completed && !skipped ? 3 : 0);
+    tr_buf *b = tr__ev_begin(x->wf, x->id, type, extra);
+    if (b == NULL)
+        return;
+    node_fields(b, node);
+    if (!skipped) {
+        tr_mp_write_cstr(b, "attempt");
+        tr_mp_write_uint(b, x->attempt[i]);
+    }
+    if (completed) {
+        tr_mp_write_cstr(b, "duration_ms");
+        tr_mp_write_double(b, ms_since(x->node_t0[i]));
+        tr_mp_write_cstr(b, "status");
+        tr_mp_write_cstr(b, "success");
+        tr_mp_write_cstr(b, "outputs");
+        tr_node_result_write_outputs(b, r);
+    } else if (!started && !skipped) { /* node_failed, node_retrying */
+        tr_mp_write_cstr(b, "error");
+        tr_mp_write_cstr(b, r->error);
+        tr_mp_write_cstr(b, "error_type");
+        tr_mp_write_cstr(b, r->error_type ? r->error_type : "Error");
+        tr_mp_write_cstr(b, "duration_ms");
+        tr_mp_write_double(b, ms_since(x->node_t0[i]));
+    }
+    tr__ev_publish(ctx, x->eng, b);
+}
+
+static void emit_retrying(tr_ctx *ctx, exec *x, uint32_t i, uint64_t wait_ms)
+{
+    const tr_wf_node *node = tr_wf_plan_node(x->wf->plan, i);
+    const tr_node_result *r = &x->res[i];
+    tr_buf *b = tr__ev_begin(x->wf, x->id, "node_retrying", 7);
+    if (b == NULL)
+        return;
+    node_fields(b, node);
+    tr_mp_write_cstr(b, "attempt");
+    tr_mp_write_uint(b, x->attempt[i]);
+    tr_mp_write_cstr(b, "error");
+    tr_mp_write_cstr(b, r->error);
+    tr_mp_write_cstr(b, "error_type");
+    tr_mp_write_cstr(b, r->error_type ? r->error_type : "Error");
+    tr_mp_write_cstr(b, "retry_in_ms");
+    tr_mp_write_uint(b, wait_ms);
+    tr__ev_publish(ctx, x->eng, b);
+}
+
+/* The execution's result object (state key ...:result), as JSON text. */
+static void write_result(exec *x, tr_buf *mp, const char *status, double dur,
+                         const char *error, const char *error_type,
+                         const char *failed_node)
+{
+    uint32_t ndone = 0;
+    for (uint32_t i = 0; i < x->n; i++)
+        ndone += x->st[i] == N_DONE;
+    tr_mp_write_map(mp, 3 + (error ? 3 : 0));
+    tr_mp_write_cstr(mp, "status");
+    tr_mp_write_cstr(mp, status);
+    tr_mp_write_cstr(mp, "duration_ms");
+    tr_mp_write_double(mp, dur);
+    tr_mp_write_cstr(mp, "outputs");
+    tr_mp_write_map(mp, ndone);
+    for (uint32_t i = 0; i < x->n; i++) {
+        if (x->st[i] != N_DONE)
+            continue;
+        tr_mp_write_cstr(mp, tr_wf_plan_node(x->wf->plan, i)->id);
+        tr_node_result_write_outputs(mp, &x->res[i]);
+    }
+    if (error) {
+        tr_mp_write_cstr(mp, "error");
+        tr_mp_write_cstr(mp, error);
+        tr_mp_write_cstr(mp, "error_type");
+        tr_mp_write_cstr(mp, error_type ? error_type : "Error");
+        tr_mp_write_cstr(mp, "node_id");
+        tr_mp_write_cstr(mp, failed_node);
+    }
+}
+
+static void finish(tr_ctx *ctx, exec *x, tr_exec_status status, uint32_t failed)
+{
+    if (x->over)
+        return;
+    x->over = true;
+    double dur = ms_since(x->t0_ns);
+    const char *sname = tr_exec_status_name(status);
+    const tr_node_result *fr = failed < x->n ? &x->res[failed] : NULL;
+    const char *fnode = fr ? tr_wf_plan_node(x->wf->plan, failed)->id : NULL;
+
+    tr_buf *b = tr__ev_begin(x->wf, x->id,
+                             status == TR_EXEC_COMPLETED ? "execution_completed"
+                                                         : "execution_failed",
+                             fr ? 5 : 2);
+    if (b != NULL) {
+        tr_mp_write_cstr(b, "status");
+        tr_mp_write_cstr(b, sname);
+        tr_mp_write_cstr(b, "duration_ms");
+        tr_mp_write_double(b, dur);
+        if (fr) {
+            tr_mp_write_cstr(b, "error");
+            tr_mp_write_cstr(b, fr->error);
+            tr_mp_write_cstr(b, "error_type");
+            tr_mp_write_cstr(b, fr->error_type ? fr->error_type : "Error");
+            tr_mp_write_cstr(b, "node_id");
+            tr_mp_write_cstr(b, fnode);
+        }
+        tr__ev_publish(ctx, x->eng, b);
+    }
+
+    tr_buf mp, js;
+    tr_buf_init(&mp);
+    tr_buf_init(&js);
+    write_result(x, &mp, sname, dur, fr ? fr->error : NULL,
+                 fr ? fr->error_type : NULL, fnode);
+    tr_mp_val v;
+    if (tr_buf_error(&mp) == 0 && tr_mp_read(mp.data, mp.len, &v, NULL) == 0 &&
+        tr_json_write(&js, v) == 0)
+        tr_state_execution_end(x->eng->state, x->wf->id, x->id, sname,
+                               (const char *)js.data, js.len);
+    else
+        tr_state_execution_end(x->eng->state, x->wf->id, x->id, sname, NULL, 0);
+    tr_buf_fini(&mp);
+    tr_buf_fini(&js);
+
+    uint64_t *counter = status == TR_EXEC_COMPLETED ? &x->eng->completed
+                        : status == TR_EXEC_FAILED  ? &x->eng->failed
+                                                    : &x->eng->halted;
+    __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+    if (fr)
+        TR_LOG_INFO("executor", "execution %s failed at node %s: %s (%s)", sname,
+                    fnode, fr->error, fr->error_type ? fr->error_type : "Error");
+    if (x->done != NULL)
+        x->done(x->done_arg, x->id, status, dur);
+    if (x->timers == 0)
+        tr_ctx_stop(ctx, 0);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Nodes                                                                   */
+/* ---------------------------------------------------------------------- */
+
+static void start_node(tr_ctx *ctx, exec *x, uint32_t i);
+
+static int arm(tr_ctx *ctx, exec *x, uint32_t i, uint32_t kind, double ms)
+{
+    if (!(ms >= 0))
+        ms = 0;
+    tr_send_args a = {.type = EX_DUE, .flags = kind, .corr_id = x->corr,
+                      .status = (int32_t)(((uint32_t)(x->gen[i] & 0xFFFu) << NODE_BITS) | i)};
+    int rc = tr_ctx_send_after(ctx, (uint64_t)ceil(ms), tr_self(ctx), &a);
+    if (rc == 0)
+        x->timers++;
+    return rc;
+}
+
+static void skip_from(tr_ctx *ctx, exec *x, uint32_t root)
+{
+    /* Every descendant of a skipped node is skipped (iteratively). */
+    uint32_t top = 0;
+    const tr_wf_node *rn = tr_wf_plan_node(x->wf->plan, root);
+    for (uint32_t k = 0; k < rn->ndependants; k++)
+        x->stack[top++] = rn->dependants[k];
+    while (top > 0) {
+        uint32_t d = x->stack[--top];
+        if (x->st[d] != N_PENDING)
+            continue;
+        x->st[d] = N_SKIPPED;
+        x->terminal++;
+        emit_node(ctx, x, d, "node_skipped");
+        const tr_wf_node *dn = tr_wf_plan_node(x->wf->plan, d);
+        for (uint32_t k = 0; k < dn->ndependants; k++)
+            if (x->st[dn->dependants[k]] == N_PENDING && top < x->n)
+                x->stack[top++] = dn->dependants[k];
+    }
+}
+
+/* A `log` node's message goes to the log, at its level, with the
+ * execution id as correlation (the label set in exec_receive). */
+static void log_node(exec *x, uint32_t i)
+{
+    const tr_node_result *r = &x->res[i];
+    const tr_node_output *msg = tr_node_result_find(r, "message");
+    const tr_node_output *lvl = tr_node_result_find(r, "level");
+    size_t mlen = 0, llen = 0;
+    const char *m = msg ? tr_node_output_str(r, msg, &mlen) : NULL;
+    const char *l = lvl ? tr_node_output_str(r, lvl, &llen) : NULL;
+    tr_log_level level = TR_LOG_LEVEL_INFO;
+    char lname[16];
+    if (l != NULL && llen < sizeof(lname)) {
+        memcpy(lname, l, llen);
+        lname[llen] = '\0';
+        tr_log_level_parse(lname, &level);
+    }
+    if (m != NULL)
+        tr_log(level, "workflow", "%s: %.*s", tr_wf_plan_node(x->wf->plan, i)->id,
+               (int)mlen, m);
+}
+
+static void node_succeeded(tr_ctx *ctx, exec *x, uint32_t i)
+{
+    if (x->wf->preps[i].kind == TR_NODE_LOG)
+        log_node(x, i);
+    x->st[i] = N_DONE;
+    x->terminal++;
+    x->done_res[i] = &x->res[i];
+    emit_node(ctx, x, i, "node_completed");
+    const tr_wf_node *node = tr_wf_plan_node(x->wf->plan, i);
+    if (x->res[i].skip_dependants) {
+        skip_from(ctx, x, i);
+    } else {
+        for (uint32_t k = 0; k < node->ndependants && !x->over; k++) {
+            uint32_t d = node->dependants[k];
+            if (x->st[d] == N_PENDING && --x->waiting[d] == 0)
+                start_node(ctx, x, d);
+        }
+    }
+    if (x->terminal == x->n)
+        finish(ctx, x, TR_EXEC_COMPLETED, UINT32_MAX);
+}
+
+static int breaker_index(const exec *x, uint32_t i) { return x->wf->breaker_of[i]; }
+
+static void attempt_over(tr_ctx *ctx, exec *x, uint32_t i, int rc)
+{
+    tr__wf *wf = x->wf;
+    int bi = breaker_index(x, i);
+    if (bi >= 0 && rc != TR_EAGAIN) { /* TR_EAGAIN: refused by the breaker */
+        pthread_mutex_lock(&wf->lock);
+        if (rc == 0)
+            tr_breaker_success(&wf->breakers[bi], tr__wall_ms());
+        else
+            tr_breaker_failure(&wf->breakers[bi], tr__wall_ms());
+        pthread_mutex_unlock(&wf->lock);
+    }
+    if (rc == 0) {
+        node_succeeded(ctx, x, i);
+        return;
+    }
+    const tr_wf_node *node = tr_wf_plan_node(wf->plan, i);
+    const tr_config_resilience *res = &x->eng->res;
+    int64_t max_attempts =
+        node->retry.max_attempts > 0 ? node->retry.max_attempts : res->retry_max_attempts;
+    if (tr_error_type_retryable(x->res[i].error_type) && x->attempt[i] < max_attempts) {
+        double min_s = node->retry.min_wait_s >= 0 ? node->retry.min_wait_s
+                                                   : res->retry_min_wait_seconds;
+        double max_s = node->retry.max_wait_s >= 0 ? node->retry.max_wait_s
+                                                   : res->retry_max_wait_seconds;
+        uint64_t wait = tr_backoff_delay_ms(x->attempt[i], min_s * 1000.0, max_s * 1000.0,
+                                            res->retry_exponential_base,
+                                            res->retry_jitter, &x->rng);
+        x->st[i] = N_WAIT_RETRY;
+        emit_retrying(ctx, x, i, wait);
+        if (arm(ctx, x, i, EX_F_RETRY, (double)wait) == 0)
+            return;
+        /* Could not arm the wait: the node fails now. */
+    }
+    x->st[i] = N_FAILED;
+    x->terminal++;
+    emit_node(ctx, x, i, "node_failed");
+    finish(ctx, x, TR_EXEC_FAILED, i);
+}
+
+/* Turn r into a failure of the given kind; the caller writes r->error. */
+static void fail_result(tr_node_result *r, int code, const char *type)
+{
+    r->status = code;
+    r->error_type = type;
+    r->noutputs = 0;
+    r->delay_ms = 0;
+    r->hang = false;
+    r->skip_dependants = false;
+}
+
+static int run_node_fn(exec *x, uint32_t i, tr_node_result *r)
+{
+    tr__wf *wf = x->wf;
+    const tr_node_prep *prep = &wf->preps[i];
+    tr_node_inputs in = {.plan = wf->plan, .results = x->done_res, .count = x->n};
+    tr_node_env env = {.now_ms = tr__wall_ms(), .feeds = wf->feeds, .nfeeds = wf->n};
+    if (wf->host[i] != NULL) {
+        const tr__host_type *h = wf->host[i];
+        r->status = 0;
+        r->error_type = NULL;
+        r->error[0] = '\0';
+        r->noutputs = 0;
+        r->delay_ms = 0;
+        r->hang = false;
+        r->skip_dependants = false;
+        r->text_len = 0;
+        int rc = h->fn(h->arg, prep->node, &in, &env, r);
+        r->status = rc;
+        return rc;
+    }
+    switch (prep->kind) {
+    case TR_NODE_PRICE_FEED: { /* the walk is shared by the workflow's runs */
+        pthread_mutex_lock(&wf->lock);
+        int rc = tr_node_run(prep, &in, &env, r);
+        pthread_mutex_unlock(&wf->lock);
+        return rc;
+    }
+    case TR_NODE_TRADE: { /* the book is the bot's */
+        tr__bot *bot = wf->bot;
+        pthread_mutex_lock(&bot->lock);
+        env.book = &bot->book;
+        int rc = tr_node_run(prep, &in, &env, r);
+        if (rc == 0)
+            bot->traded = true;
+        tr_buf js;
+        tr_buf_init(&js);
+        if (rc == 0 && tr_paper_book_to_json(&js, &bot->book) == 0) {
+            char key[200];
+            snprintf(key, sizeof(key), "bot:%s:book", bot->id);
+            tr_state_set(x->eng->state, key, (const char *)js.data, js.len);
+        }
+        pthread_mutex_unlock(&bot->lock);
+        tr_buf_fini(&js);
+        return rc;
+    }
+    default:
+        return tr_node_run(prep, &in, &env, r);
+    }
+}
+
+static void start_node(tr_ctx *ctx, exec *x, uint32_t i)
+{
+    tr__wf *wf = x->wf;
+    const tr_wf_node *node = tr_wf_plan_node(wf->plan, i);
+    tr_node_result *r = &x->res[i];
+    x->attempt[i]++;
+    x->gen[i]++;
+    x->st[i] = N_RUNNING;
+    x->node_t0[i] = tr__mono_ns();
+    emit_node(ctx, x, i, "node_started");
+
+    int bi = breaker_index(x, i);
+    if (bi >= 0) {
+        pthread_mutex_lock(&wf->lock);
+        int allow = tr_breaker_allow(&wf->breakers[bi], tr__wall_ms());
+        pthread_mutex_unlock(&wf->lock);
+        if (allow != 0) {
+            fail_result(r, TR_EAGAIN, TR_BREAKER_ERROR_TYPE);
+            snprintf(r->error, sizeof(r->error), "circuit breaker for '%s' is open",
+                     wf->services[bi]);
+            attempt_over(ctx, x, i, TR_EAGAIN);
+            return;
+        }
+    }
+    int rc = run_node_fn(x, i, r);
+    double timeout_ms = node->timeout_s > 0 ? node->timeout_s * 1000.0
+                                            : x->eng->res.node_timeout_seconds * 1000.0;
+    if (r->hang || r->delay_ms >= timeout_ms) {
+        if (arm(ctx, x, i, EX_F_TIMEOUT, timeout_ms) == 0)
+            return;
+        fail_result(r, TR_ENOMEM, "MemoryError");
+        snprintf(r->error, sizeof(r->error), "cannot arm the node's timer");
+        attempt_over(ctx, x, i, TR_ENOMEM);
+        return;
+    }
+    if (r->delay_ms > 0) {
+        if (arm(ctx, x, i, EX_F_READY, r->delay_ms) == 0)
+            return;
+        fail_result(r, TR_ENOMEM, "MemoryError");
+        snprintf(r->error, sizeof(r->error), "cannot arm the node's timer");
+        rc = TR_ENOMEM;
+    }
+    attempt_over(ctx, x, i, rc);
+}
+
+static void on_due(tr_ctx *ctx, exec *x, const tr_msg *m)
+{
+    x->timers--;
+    uint32_t i = (uint32_t)m->status & NODE_MASK;
+    uint16_t gen = (uint16_t)((uint32_t)m->status >> NODE_BITS);
+    if (x->over || i >= x->n || gen != (uint16_t)(x->gen[i] & 0xFFFu)) {
+        if (x->over && x->timers == 0)
+            tr_ctx_stop(ctx, 0);
+        return;
+    }
+    switch (m->flags & EX_F_KIND) {
+    case EX_F_READY:
+        if (x->st[i] == N_RUNNING)
+            attempt_over(ctx, x, i, x->res[i].status);
+        break;
+    case EX_F_TIMEOUT:
+        if (x->st[i] == N_RUNNING) {
+            const tr_wf_node *node = tr_wf_plan_node(x->wf->plan, i);
+            fail_result(&x->res[i], TR_ETIMEDOUT, "TimeoutError");
+            snprintf(x->res[i].error, sizeof(x->res[i].error),
+                     "node '%s' timed out after %g s", node->id,
+                     node->timeout_s > 0 ? node->timeout_s
+                                         : x->eng->res.node_timeout_seconds);
+            attempt_over(ctx, x, i, TR_ETIMEDOUT);
+        }
+        break;
+    case EX_F_RETRY:
+        if (x->st[i] == N_WAIT_RETRY)
+            start_node(ctx, x, i);
+        break;
+    }
+    if (x->over && x->timers == 0)
+        tr_ctx_stop(ctx, 0);
+}
+
+static void on_start(tr_ctx *ctx, exec *x)
+{
+    x->t0_ns = tr__mono_ns();
+    tr_state_execution_begin(x->eng->state, x->wf->id, x->id, x->eng->history_cap);
+    tr_buf *b = tr__ev_begin(x->wf, x->id, "execution_started", 1);
+    if (b != NULL) {
+        tr_mp_write_cstr(b, "node_count");
+        tr_mp_write_uint(b, x->n);
+        tr__ev_publish(ctx, x->eng, b);
+    }
+    if (x->n == 0) {
+        finish(ctx, x, TR_EXEC_COMPLETED, UINT32_MAX);
+        return;
+    }
+    for (uint32_t i = 0; i < x->n && !x->over; i++)
+        if (x->st[i] == N_PENDING && x->waiting[i] == 0)
+            start_node(ctx, x, i);
+}
+
+static int exec_receive(tr_ctx *ctx, void *state, const tr_msg *m)
+{
+    exec *x = state;
+    const char *prev = tr_log_set_label(x->id);
+    if (m->type == EX_START)
+        on_start(ctx, x);
+    else if (m->type == EX_DUE)
+        on_due(ctx, x, m);
+    tr_log_set_label(prev);
+    return 0;
+}
+
+static const tr_actor_ops executor_ops = {
+    .state_size = sizeof(exec),
+    .init = exec_init,
+    .receive = exec_receive,
+    .stop = exec_stop,
+    .name = "executor",
+};
+
+const tr_actor_ops *tr__executor_ops(void) { return &executor_ops; }
+
+/* Called by the engine after spawning. */
+int tr__executor_begin(tr_runtime *rt, tr_actor_ref ref, uint64_t corr);
+int tr__executor_begin(tr_runtime *rt, tr_actor_ref ref, uint64_t corr)
+{
+    tr_send_args a = {.type = EX_START, .corr_id = corr};
+    return tr_send_msg(rt, ref, &a);
+}
