@@ -87,5 +87,6 @@ int tr__ceiling_fanin(unsigned producers, uint64_t per_producer, unsigned chunk,
 /* ---- entry points of `troupe bench <name>`: argv[0] is <name> ---- */
 
 int tr__bench_runtime_main(int argc, char **argv);
+int tr__bench_workflow_main(int argc, char **argv); /* workflow_bench.c */
 
 #endif /* TR_BENCH_UTIL_H */

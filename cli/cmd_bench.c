@@ -13,7 +13,7 @@
 #include "bench/bench_util.h"
 #endif
 
-const char tr_cmd_bench_help[] = "run benchmarks (`troupe bench runtime`)";
+const char tr_cmd_bench_help[] = "run benchmarks (`troupe bench runtime|workflow`)";
 int tr_cmd_bench(int argc, char **argv);
 
 struct bench {
@@ -26,6 +26,8 @@ static const struct bench benches[] = {
 #ifdef TROUPE_HAVE_BENCH
     {"runtime", tr__bench_runtime_main,
      "actor runtime: pingpong, fanin, ring, spawn, idle CPU vs ck_ring ceilings"},
+    {"workflow", tr__bench_workflow_main,
+     "workflow engine: arbitrage workflow back to back and 1,000 concurrent"},
 #endif
     {NULL, NULL, NULL},
 };

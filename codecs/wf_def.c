@@ -27,7 +27,6 @@
 
 #define MAX_FILE_BYTES (16u << 20)
 #define MAX_NODES 100000u
-#define DEFAULT_TIMEOUT_S 30.0
 
 /* ---------------------------------------------------------------------------
  * Helpers
@@ -212,7 +211,7 @@ static int parse_node(tr__wf_build *b, json_t *ids, uint32_t idx, json_t *obj,
                       const char *map_key)
 {
     tr__wf_bnode *n = &b->nodes[idx];
-    n->timeout_s = DEFAULT_TIMEOUT_S;
+    n->timeout_s = 0; /* none given: the engine applies its configured default */
     n->retry = (tr_wf_retry){-1, -1, -1};
     n->category = TR_WF_CAT_UTILITIES;
     char *where = n->where;

@@ -192,7 +192,8 @@ int tr_engine_new(tr_engine **out, const tr_engine_opts *opts)
         tr_config_fini(&dev);
     }
     e->history_cap = opts && opts->history_cap ? opts->history_cap : 100;
-    e->rng = tr__mono_ns() ^ ((uint64_t)(uintptr_t)e << 16);
+    uint64_t seed = tr__mono_ns() ^ tr__wall_ms() ^ ((uint64_t)(uintptr_t)e << 16);
+    e->id_key = (uint32_t)tr_rng_next(&seed);
     pthread_mutex_init(&e->lock, NULL);
     tr__strmap_init(&e->workflows);
     tr__strmap_init(&e->bots);
@@ -304,6 +305,17 @@ int tr_engine_add_plan(tr_engine *e, tr_wf_plan *plan)
 /* Executions                                                              */
 /* ---------------------------------------------------------------------- */
 
+/* A bijection on 32-bit values (xorshift-multiply rounds are invertible). */
+static uint32_t mix32(uint32_t v)
+{
+    v ^= v >> 16;
+    v *= 0x7feb352du;
+    v ^= v >> 15;
+    v *= 0x846ca68bu;
+    v ^= v >> 16;
+    return v;
+}
+
 int tr_engine_execute(tr_engine *e, const char *workflow_id,
                       tr_exec_done_fn done, void *arg, char *exec_id)
 {
@@ -318,12 +330,16 @@ int tr_engine_execute(tr_engine *e, const char *workflow_id,
         a.wf = v->p;
         __atomic_fetch_add(&a.wf->refs, 1, __ATOMIC_RELAXED);
     }
-    uint64_t r = tr_rng_next(&e->rng);
+    uint64_t seq = e->exec_seq++;
     pthread_mutex_unlock(&e->lock);
     if (a.wf == NULL)
         return TR_ENOENT;
-    uint32_t hex = (uint32_t)r;
-    a.corr = r | 1; /* never 0: 0 means "no correlation" */
+    /* The 8 hex digits of the id: a bijection of a per-engine counter mixed
+     * with a random key (distinct for 2^32 executions of this engine, and
+     * unpredictable across restarts), not a random draw that repeats after
+     * ~2^16 executions. */
+    uint32_t hex = mix32((uint32_t)seq ^ e->id_key) ^ e->id_key;
+    a.corr = ((uint64_t)e->id_key << 32 | hex) | 1; /* never 0: no correlation */
     snprintf(a.id, sizeof(a.id), "exec_%s_%08x", a.wf->id, hex);
     tr_actor_ref ref;
     int rc = tr_spawn(e->rt, tr__executor_ops(), &a, NULL, &ref);

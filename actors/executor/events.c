@@ -101,13 +101,12 @@ tr_buf *tr__ev_begin(const tr__wf *wf, const char *exec_id, const char *type,
     return b;
 }
 
-int tr__ev_publish(tr_ctx *ctx, tr_engine *eng, tr_buf *b)
+int tr__ev_publish(tr_ctx *ctx, tr_engine *eng, tr__outbox *out, tr_buf *b)
 {
     tr_payload *p = NULL;
     int rc = tr_buf_copy(b, &p);
     if (rc != 0)
         return rc;
-    rc = tr_bus_publish_ctx(ctx, eng->bus, TR_BUS_CH_WORKFLOW, p);
-    tr_payload_unref(p);
-    return rc;
+    return tr__outbox_send(out, ctx, tr_bus_ref(eng->bus), TR_BUS_MSG_PUBLISH,
+                           TR_BUS_CH_WORKFLOW, p);
 }

@@ -23,6 +23,7 @@
 #include <pthread.h>
 
 #include "actors/common/strmap.h"
+#include "actors/executor/outbox.h"
 #include "troupe/codec.h"
 #include "troupe/engine.h"
 
@@ -67,7 +68,8 @@ struct tr_engine {
     tr__strmap bots;      /* id -> tr__bot* */
     tr__host_type *hosts;
     size_t nhosts, hosts_cap;
-    uint64_t rng;
+    uint64_t exec_seq; /* executions started (under lock) */
+    uint32_t id_key;   /* random key of execution ids  */
     uint32_t closing;
     uint64_t started, completed, failed, halted;
 };
@@ -91,11 +93,13 @@ typedef struct tr__exec_arg {
 /* events.c: build an event map in a thread-local scratch buffer.  begin
  * writes the map header (nfields extra fields after the six common ones:
  * type, execution_id, workflow_id, bot_id, strategy_id, timestamp) and
- * returns the buffer to append the extra key/value pairs to; publish
- * copies it into a payload and publishes it on the workflow channel. */
+ * returns the buffer to append the extra key/value pairs to (NULL when out
+ * of memory); publish copies it into a payload and sends it to the bus on
+ * the workflow channel through the actor's outbox (never lost to a full
+ * bus). */
 tr_buf *tr__ev_begin(const tr__wf *wf, const char *exec_id, const char *type,
                      uint32_t nfields);
-int tr__ev_publish(tr_ctx *ctx, tr_engine *eng, tr_buf *b);
+int tr__ev_publish(tr_ctx *ctx, tr_engine *eng, tr__outbox *out, tr_buf *b);
 /* ISO-8601 UTC with milliseconds ("2026-01-25T10:15:23.501Z"). */
 void tr__iso_time(char out[32], uint64_t wall_ms);
 

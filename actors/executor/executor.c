@@ -11,6 +11,8 @@
  *                            (EX_F_TIMEOUT), or its retry wait is over
  *                            (EX_F_RETRY).  A timer whose generation is not
  *                            the node's current one is stale and ignored.
+ *   EX_FLUSH                 the outbox asks to retry sends a full bus or
+ *                            state store refused (outbox.h).
  * Emits (bus, workflow_events): execution_started, node_started,
  *   node_completed, node_retrying, node_failed, node_skipped,
  *   execution_completed, execution_failed.
@@ -21,8 +23,11 @@
  * node says is not due yet (simulated latency, delay, a hang) waits on ONE
  * wheel timer: min(delay, timeout), or the timeout for a hang.  So a node's
  * deadline costs a wheel insertion, never a thread hop, and independent
- * slow nodes overlap.  The actor stops once the execution is over and no
- * timer of its own is still pending (so none becomes a dead letter).
+ * slow nodes overlap.  Events and state writes go through an outbox, so a
+ * full bus or store delays them but never loses one.  The done callback runs
+ * once every event of the execution has been handed to the bus, and the
+ * actor stops once, in addition, no timer of its own is still pending (so
+ * none becomes a dead letter).
  */
 #include <math.h>
 #include <stdio.h>
@@ -32,7 +37,7 @@
 #include "actors/executor/exec_internal.h"
 #include "troupe/log.h"
 
-enum { EX_START = 0x45580001u, EX_DUE = 0x45580002u };
+enum { EX_START = 0x45580001u, EX_DUE = 0x45580002u, EX_FLUSH = 0x45580003u };
 enum { EX_F_READY = 1u << 8, EX_F_TIMEOUT = 2u << 8, EX_F_RETRY = 3u << 8 };
 #define EX_F_KIND 0xF00u
 #define NODE_BITS 20u
@@ -49,10 +54,14 @@ typedef struct exec {
     void *done_arg;
     uint64_t t0_ns;
     uint32_t n, terminal, timers;
-    bool over;
+    bool over, done_called;
+    tr_exec_status status;
+    double duration_ms;
+    tr__outbox out;
     uint64_t rng;
     /* Per node, one allocation (see exec_init). */
     uint8_t *st;
+    uint8_t *trial; /* the running attempt holds its breaker's half-open trial */
     uint32_t *waiting;
     uint16_t *attempt, *gen;
     uint64_t *node_t0;
@@ -73,9 +82,10 @@ static int exec_init(tr_runtime *rt, void *state, void *arg)
     x->done_arg = a->done_arg;
     x->n = x->wf->n;
     x->rng = a->corr ^ 0x9E3779B97F4A7C15ull;
+    tr__outbox_init(&x->out, EX_FLUSH);
     size_t n = x->n;
     size_t bytes = n * (sizeof(tr_node_result) + sizeof(void *) + sizeof(uint64_t) +
-                        2 * sizeof(uint32_t) + 2 * sizeof(uint16_t) + 1);
+                        2 * sizeof(uint32_t) + 2 * sizeof(uint16_t) + 2);
     char *m = malloc(bytes ? bytes : 1);
     if (m == NULL)
         return TR_ENOMEM;
@@ -95,12 +105,15 @@ static int exec_init(tr_runtime *rt, void *state, void *arg)
     x->gen = (uint16_t *)m;
     m += n * sizeof(uint16_t);
     x->st = (uint8_t *)m;
+    m += n;
+    x->trial = (uint8_t *)m;
     for (uint32_t i = 0; i < x->n; i++) {
         const tr_wf_node *node = tr_wf_plan_node(x->wf->plan, i);
         x->waiting[i] = node->ndeps;
         x->attempt[i] = 0;
         x->gen[i] = 0;
         x->st[i] = N_PENDING;
+        x->trial[i] = 0;
         x->done_res[i] = NULL;
     }
     return 0;
@@ -109,8 +122,14 @@ static int exec_init(tr_runtime *rt, void *state, void *arg)
 static void exec_stop(tr_ctx *ctx, void *state, int reason)
 {
     exec *x = state;
-    if (!x->over && x->done != NULL) /* stopped from outside (shutdown) */
-        x->done(x->done_arg, x->id, TR_EXEC_FAILED, 0);
+    if (!x->done_called) { /* stopped from outside (shutdown) */
+        if (!x->over)
+            __atomic_fetch_add(&x->eng->failed, 1, __ATOMIC_RELAXED);
+        if (x->done != NULL)
+            x->done(x->done_arg, x->id, x->over ? x->status : TR_EXEC_FAILED,
+                    x->duration_ms);
+    }
+    tr__outbox_fini(&x->out);
     free(x->res);
     tr__wf_unref(x->wf);
 }
@@ -166,7 +185,7 @@ static void emit_node(tr_ctx *ctx, exec *x, uint32_t i, const char *type)
         tr_mp_write_cstr(b, "duration_ms");
         tr_mp_write_double(b, ms_since(x->node_t0[i]));
     }
-    tr__ev_publish(ctx, x->eng, b);
+    tr__ev_publish(ctx, x->eng, &x->out, b);
 }
 
 static void emit_retrying(tr_ctx *ctx, exec *x, uint32_t i, uint64_t wait_ms)
@@ -185,7 +204,7 @@ static void emit_retrying(tr_ctx *ctx, exec *x, uint32_t i, uint64_t wait_ms)
     tr_mp_write_cstr(b, r->error_type ? r->error_type : "Error");
     tr_mp_write_cstr(b, "retry_in_ms");
     tr_mp_write_uint(b, wait_ms);
-    tr__ev_publish(ctx, x->eng, b);
+    tr__ev_publish(ctx, x->eng, &x->out, b);
 }
 
 /* The execution's result object (state key ...:result), as JSON text. */
@@ -219,6 +238,29 @@ static void write_result(exec *x, tr_buf *mp, const char *status, double dur,
     }
 }
 
+/* A state store request through the outbox. */
+static void state_write(tr_ctx *ctx, exec *x, uint32_t type, const tr_state_req *req)
+{
+    tr_payload *p;
+    if (tr_state_req_encode(type, req, &p) == 0)
+        tr__outbox_send(&x->out, ctx, tr_state_ref(x->eng->state), type, 0, p);
+}
+
+/* After the end: report once every event is out, stop once nothing of
+ * ours (timer, queued send) is left. */
+static void settle(tr_ctx *ctx, exec *x)
+{
+    if (!x->over || !tr__outbox_empty(&x->out))
+        return;
+    if (!x->done_called) {
+        x->done_called = true;
+        if (x->done != NULL)
+            x->done(x->done_arg, x->id, x->status, x->duration_ms);
+    }
+    if (x->timers == 0)
+        tr_ctx_stop(ctx, 0);
+}
+
 static void finish(tr_ctx *ctx, exec *x, tr_exec_status status, uint32_t failed)
 {
     if (x->over)
@@ -246,7 +288,7 @@ static void finish(tr_ctx *ctx, exec *x, tr_exec_status status, uint32_t failed)
             tr_mp_write_cstr(b, "node_id");
             tr_mp_write_cstr(b, fnode);
         }
-        tr__ev_publish(ctx, x->eng, b);
+        tr__ev_publish(ctx, x->eng, &x->out, b);
     }
 
     tr_buf mp, js;
@@ -255,12 +297,13 @@ static void finish(tr_ctx *ctx, exec *x, tr_exec_status status, uint32_t failed)
     write_result(x, &mp, sname, dur, fr ? fr->error : NULL,
                  fr ? fr->error_type : NULL, fnode);
     tr_mp_val v;
+    tr_state_req req = {.wf = x->wf->id, .exec = x->id, .status = sname};
     if (tr_buf_error(&mp) == 0 && tr_mp_read(mp.data, mp.len, &v, NULL) == 0 &&
-        tr_json_write(&js, v) == 0)
-        tr_state_execution_end(x->eng->state, x->wf->id, x->id, sname,
-                               (const char *)js.data, js.len);
-    else
-        tr_state_execution_end(x->eng->state, x->wf->id, x->id, sname, NULL, 0);
+        tr_json_write(&js, v) == 0) {
+        req.value = (const char *)js.data;
+        req.value_len = js.len;
+    }
+    state_write(ctx, x, TR_STATE_MSG_EXEC_END, &req);
     tr_buf_fini(&mp);
     tr_buf_fini(&js);
 
@@ -268,13 +311,23 @@ static void finish(tr_ctx *ctx, exec *x, tr_exec_status status, uint32_t failed)
                         : status == TR_EXEC_FAILED  ? &x->eng->failed
                                                     : &x->eng->halted;
     __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+    /* Attempts still running will never report an outcome: give back the
+     * half-open trials they hold, or their breakers would refuse every call
+     * from now on (docs/resilience.md, "Abandoned calls"). */
+    for (uint32_t i = 0; i < x->n; i++) {
+        if (x->st[i] != N_RUNNING || !x->trial[i])
+            continue;
+        x->trial[i] = 0;
+        pthread_mutex_lock(&x->wf->lock);
+        tr_breaker_release(&x->wf->breakers[x->wf->breaker_of[i]]);
+        pthread_mutex_unlock(&x->wf->lock);
+    }
     if (fr)
-        TR_LOG_INFO("executor", "execution %s failed at node %s: %s (%s)", sname,
+        TR_LOG_INFO("executor", "execution %s failed at node %s: %s (%s)", x->id,
                     fnode, fr->error, fr->error_type ? fr->error_type : "Error");
-    if (x->done != NULL)
-        x->done(x->done_arg, x->id, status, dur);
-    if (x->timers == 0)
-        tr_ctx_stop(ctx, 0);
+    x->status = status;
+    x->duration_ms = dur;
+    settle(ctx, x);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -366,6 +419,7 @@ static void attempt_over(tr_ctx *ctx, exec *x, uint32_t i, int rc)
 {
     tr__wf *wf = x->wf;
     int bi = breaker_index(x, i);
+    x->trial[i] = 0; /* the outcome is reported (or there was no call) */
     if (bi >= 0 && rc != TR_EAGAIN) { /* TR_EAGAIN: refused by the breaker */
         pthread_mutex_lock(&wf->lock);
         if (rc == 0)
@@ -413,7 +467,23 @@ static void fail_result(tr_node_result *r, int code, const char *type)
     r->skip_dependants = false;
 }
 
-static int run_node_fn(exec *x, uint32_t i, tr_node_result *r)
+/* The bot's book as JSON under bot:{bot_id}:book. */
+static void persist_book(tr_ctx *ctx, exec *x, const char *bot_id,
+                         const tr_paper_book *book)
+{
+    tr_buf js;
+    tr_buf_init(&js);
+    char key[200];
+    snprintf(key, sizeof(key), "bot:%s:book", bot_id);
+    if (tr_paper_book_to_json(&js, book) == 0) {
+        tr_state_req req = {.key = key, .value = (const char *)js.data,
+                            .value_len = js.len};
+        state_write(ctx, x, TR_STATE_MSG_SET, &req);
+    }
+    tr_buf_fini(&js);
+}
+
+static int run_node_fn(tr_ctx *ctx, exec *x, uint32_t i, tr_node_result *r)
 {
     tr__wf *wf = x->wf;
     const tr_node_prep *prep = &wf->preps[i];
@@ -442,20 +512,17 @@ static int run_node_fn(exec *x, uint32_t i, tr_node_result *r)
     }
     case TR_NODE_TRADE: { /* the book is the bot's */
         tr__bot *bot = wf->bot;
+        tr_paper_book copy;
         pthread_mutex_lock(&bot->lock);
         env.book = &bot->book;
         int rc = tr_node_run(prep, &in, &env, r);
-        if (rc == 0)
+        if (rc == 0) {
             bot->traded = true;
-        tr_buf js;
-        tr_buf_init(&js);
-        if (rc == 0 && tr_paper_book_to_json(&js, &bot->book) == 0) {
-            char key[200];
-            snprintf(key, sizeof(key), "bot:%s:book", bot->id);
-            tr_state_set(x->eng->state, key, (const char *)js.data, js.len);
+            copy = bot->book;
         }
         pthread_mutex_unlock(&bot->lock);
-        tr_buf_fini(&js);
+        if (rc == 0) /* persist outside the lock: the encoding is the slow part */
+            persist_book(ctx, x, bot->id, &copy);
         return rc;
     }
     default:
@@ -478,6 +545,8 @@ static void start_node(tr_ctx *ctx, exec *x, uint32_t i)
     if (bi >= 0) {
         pthread_mutex_lock(&wf->lock);
         int allow = tr_breaker_allow(&wf->breakers[bi], tr__wall_ms());
+        x->trial[i] = allow == 0 &&
+                      tr_breaker_state_of(&wf->breakers[bi]) == TR_BREAKER_HALF_OPEN;
         pthread_mutex_unlock(&wf->lock);
         if (allow != 0) {
             fail_result(r, TR_EAGAIN, TR_BREAKER_ERROR_TYPE);
@@ -487,7 +556,7 @@ static void start_node(tr_ctx *ctx, exec *x, uint32_t i)
             return;
         }
     }
-    int rc = run_node_fn(x, i, r);
+    int rc = run_node_fn(ctx, x, i, r);
     double timeout_ms = node->timeout_s > 0 ? node->timeout_s * 1000.0
                                             : x->eng->res.node_timeout_seconds * 1000.0;
     if (r->hang || r->delay_ms >= timeout_ms) {
@@ -514,8 +583,7 @@ static void on_due(tr_ctx *ctx, exec *x, const tr_msg *m)
     uint32_t i = (uint32_t)m->status & NODE_MASK;
     uint16_t gen = (uint16_t)((uint32_t)m->status >> NODE_BITS);
     if (x->over || i >= x->n || gen != (uint16_t)(x->gen[i] & 0xFFFu)) {
-        if (x->over && x->timers == 0)
-            tr_ctx_stop(ctx, 0);
+        settle(ctx, x);
         return;
     }
     switch (m->flags & EX_F_KIND) {
@@ -539,19 +607,19 @@ static void on_due(tr_ctx *ctx, exec *x, const tr_msg *m)
             start_node(ctx, x, i);
         break;
     }
-    if (x->over && x->timers == 0)
-        tr_ctx_stop(ctx, 0);
+    settle(ctx, x);
 }
 
 static void on_start(tr_ctx *ctx, exec *x)
 {
     x->t0_ns = tr__mono_ns();
-    tr_state_execution_begin(x->eng->state, x->wf->id, x->id, x->eng->history_cap);
+    tr_state_req req = {.wf = x->wf->id, .exec = x->id, .cap = x->eng->history_cap};
+    state_write(ctx, x, TR_STATE_MSG_EXEC_BEGIN, &req);
     tr_buf *b = tr__ev_begin(x->wf, x->id, "execution_started", 1);
     if (b != NULL) {
         tr_mp_write_cstr(b, "node_count");
         tr_mp_write_uint(b, x->n);
-        tr__ev_publish(ctx, x->eng, b);
+        tr__ev_publish(ctx, x->eng, &x->out, b);
     }
     if (x->n == 0) {
         finish(ctx, x, TR_EXEC_COMPLETED, UINT32_MAX);
@@ -570,6 +638,8 @@ static int exec_receive(tr_ctx *ctx, void *state, const tr_msg *m)
         on_start(ctx, x);
     else if (m->type == EX_DUE)
         on_due(ctx, x, m);
+    else if (m->type == EX_FLUSH && tr__outbox_flush(&x->out, ctx))
+        settle(ctx, x);
     tr_log_set_label(prev);
     return 0;
 }

@@ -225,6 +225,40 @@ static int history(st_actor *s, const args *a)
 
 /* ---------------------------------------------------------------- executions */
 
+/* The ids of executions that fall off a workflow's history, collected while
+ * the backend lists them (no modifying call in the middle of a visit), then
+ * their status and result keys are deleted. */
+typedef struct evicted {
+    tr_buf ids; /* "id\0id\0..." */
+} evicted;
+
+static void collect_evicted(void *arg, const char *val, size_t len)
+{
+    evicted *ev = arg;
+    if (len < 2 || val[0] != '"' || val[len - 1] != '"')
+        return; /* not an id we wrote */
+    tr_buf_append(&ev->ids, val + 1, len - 2);
+    tr_buf_append(&ev->ids, "", 1);
+}
+
+static int forget_evicted(st_actor *s, const char *wf, size_t wl, evicted *ev)
+{
+    int rc = tr_buf_error(&ev->ids);
+    for (size_t off = 0; rc == 0 && off < ev->ids.len;) {
+        const char *id = (const char *)ev->ids.data + off;
+        size_t il = strlen(id);
+        for (int kind = TR_STATE_KEY_STATUS; kind <= TR_STATE_KEY_RESULT; kind++) {
+            build_key(&s->key, (tr_state_key_kind)kind, wf, wl, id, il);
+            if ((rc = tr_buf_error(&s->key)) != TR_OK)
+                break;
+            OPS(s)->del(BE(s), KEY(&s->key));
+        }
+        off += il + 1;
+    }
+    tr_buf_fini(&ev->ids);
+    return rc;
+}
+
 /* HISTORY_PUSH (begin = false) or EXEC_BEGIN (begin = true). */
 static int exec_begin(st_actor *s, const args *a, bool begin)
 {
@@ -252,8 +286,21 @@ static int exec_begin(st_actor *s, const args *a, bool begin)
     build_key(&s->key, TR_STATE_KEY_EXECUTIONS, wf, wl, NULL, 0);
     if (tr_buf_error(&s->key) != TR_OK || tr_buf_error(&s->tmp) != TR_OK)
         return TR_ENOMEM;
-    return OPS(s)->list_push_capped(BE(s), KEY(&s->key), KEY(&s->tmp),
-                                    cap ? cap : s->h->history_cap);
+    if (cap == 0)
+        cap = s->h->history_cap;
+    /* The executions the push is about to drop from the capped history
+     * take their status and result keys with them, so the store holds a
+     * bounded number of executions per workflow. */
+    evicted ev;
+    tr_buf_init(&ev.ids);
+    if (cap > 0)
+        OPS(s)->list_range(BE(s), KEY(&s->key), cap - 1, UINT32_MAX, collect_evicted, &ev);
+    if ((rc = forget_evicted(s, wf, wl, &ev)) != 0)
+        return rc;
+    build_key(&s->key, TR_STATE_KEY_EXECUTIONS, wf, wl, NULL, 0);
+    if (tr_buf_error(&s->key) != TR_OK)
+        return TR_ENOMEM;
+    return OPS(s)->list_push_capped(BE(s), KEY(&s->key), KEY(&s->tmp), cap);
 }
 
 static int exec_end(st_actor *s, const args *a)

@@ -83,7 +83,9 @@ TR_EXTERN int tr_engine_register_node(tr_engine *e, const tr_node_type *desc,
 
 /* Register a validated plan (the engine takes its own reference).  A plan
  * with the id of a registered workflow replaces it for executions started
- * afterwards; running ones keep theirs.  Returns 0 or TR_ENOMEM. */
+ * afterwards; running ones keep theirs.  Returns 0, TR_ENOENT (a node type
+ * that is neither built in nor registered with tr_engine_register_node),
+ * TR_ENOMEM, or tr_node_prepare's error for a node. */
 TR_EXTERN int tr_engine_add_plan(tr_engine *e, tr_wf_plan *plan);
 
 /* Called once per execution when it ends (on a worker; quick, no blocking).

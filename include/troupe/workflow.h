@@ -216,7 +216,9 @@ typedef struct tr_wf_node {
     const tr_node_type *type_desc;    /* the registered descriptor         */
     tr_wf_category category;
     bool blocking;                    /* from the type                     */
-    double timeout_s;                 /* > 0; 30 when the definition has none */
+    double timeout_s;                 /* > 0, or 0 when the definition has none:
+                                         the engine then applies
+                                         resilience.node_timeout_seconds (30) */
     tr_wf_retry retry;
     uint32_t index;                   /* position in plan (topological) order */
     uint32_t def_index;               /* position in the definition        */

@@ -1,10 +1,33 @@
-# cmake -DTROUPE=<path to troupe> -P check_bench_json.cmake
+# cmake -DTROUPE=<path to troupe> [-DBENCH=runtime|workflow] -P check_bench_json.cmake
 #
-# Runs `troupe bench runtime --quick --json`; fails unless it exits 0 and its
-# stdout is one JSON object holding every required key as a positive number
-# (idle_cpu_pct may be 0).  string(JSON) rejects malformed JSON.
+# Runs `troupe bench <BENCH> --quick --json` (BENCH defaults to runtime);
+# fails unless it exits 0 and its stdout is one JSON object holding every
+# required key of that benchmark as a positive number.  A key written
+# "part.key" is looked up inside the object "part"; keys listed in
+# zero_ok may be 0.  string(JSON) rejects malformed JSON.
 cmake_minimum_required(VERSION 3.19)
-execute_process(COMMAND ${TROUPE} bench runtime --quick --json
+if(NOT DEFINED BENCH)
+  set(BENCH runtime)
+endif()
+if(BENCH STREQUAL "runtime")
+  set(keys pingpong_round_trips_per_s pingpong_ns_per_round_trip fanin_msgs_per_s
+           ring_hops_per_s spawn_per_s bytes_per_idle_actor idle_cpu_pct
+           ceiling_pingpong_round_trips_per_s ceiling_fanin_msgs_per_s
+           pingpong_fraction_of_ceiling fanin_fraction_of_ceiling)
+  set(zero_ok idle_cpu_pct)
+elseif(BENCH STREQUAL "workflow")
+  set(keys)
+  foreach(part sequential concurrent)
+    foreach(k executions_per_s events_per_s p50_ms p99_ms node_overhead_us)
+      list(APPEND keys ${part}.${k})
+    endforeach()
+  endforeach()
+  set(zero_ok)
+else()
+  message(FATAL_ERROR "unknown BENCH '${BENCH}'")
+endif()
+
+execute_process(COMMAND ${TROUPE} bench ${BENCH} --quick --json
   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "exit status ${rc}\n--- stderr\n${err}\n--- stdout\n${out}")
@@ -13,20 +36,19 @@ string(JSON type ERROR_VARIABLE jerr TYPE "${out}")
 if(jerr OR NOT type STREQUAL "OBJECT")
   message(FATAL_ERROR "stdout is not one JSON object (${jerr})\n${out}")
 endif()
-foreach(key pingpong_round_trips_per_s pingpong_ns_per_round_trip fanin_msgs_per_s
-            ring_hops_per_s spawn_per_s bytes_per_idle_actor idle_cpu_pct
-            ceiling_pingpong_round_trips_per_s ceiling_fanin_msgs_per_s
-            pingpong_fraction_of_ceiling fanin_fraction_of_ceiling)
-  string(JSON v ERROR_VARIABLE jerr GET "${out}" ${key})
+foreach(key ${keys})
+  string(REPLACE "." ";" path "${key}")
+  string(JSON v ERROR_VARIABLE jerr GET "${out}" ${path})
   if(jerr)
     message(FATAL_ERROR "missing key ${key}\n${out}")
   endif()
-  string(JSON t TYPE "${out}" ${key})
+  string(JSON t TYPE "${out}" ${path})
   if(NOT t STREQUAL "NUMBER")
     message(FATAL_ERROR "${key} is ${t}, not a number")
   endif()
-  if(NOT key STREQUAL "idle_cpu_pct" AND NOT v GREATER 0)
+  list(FIND zero_ok ${key} may_be_zero)
+  if(may_be_zero EQUAL -1 AND NOT v GREATER 0)
     message(FATAL_ERROR "${key} = ${v}, expected > 0")
   endif()
 endforeach()
-message(STATUS "bench runtime --quick --json: ok")
+message(STATUS "bench ${BENCH} --quick --json: ok")
