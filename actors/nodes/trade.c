@@ -16,7 +16,7 @@
  *      tr_paper_book_mark);
  *   otherwise the node fails with TR_ENOENT / ValueError ("no price").
  * Then the pre-trade check (env->pre_trade) sees the order and the position
- * before and after; a refusal fails the node with "RiskLimitError" and the
+ * before and after; a refusal fails the node with "RiskLimitExceeded" and the
  * book is not touched.  Then tr_paper_book_fill.
  * Outputs: filled_quantity, fill_price, position, avg_price, realized_pnl
  * (this fill), total_realized_pnl, daily_pnl, side and symbol (strings).
@@ -163,7 +163,7 @@ int tr__node_run_trade(const tr_node_prep *p, const tr_node_inputs *in, tr_node_
         char why[TR_NODE_ERROR_MAX] = "refused by the pre-trade check";
         int rc = env->pre_trade(env->pre_trade_arg, book, &order, why, sizeof why);
         if (rc != 0)
-            return tr__node_fail(out, rc < 0 ? rc : TR_ELIMIT, "RiskLimitError", "%s", why);
+            return tr__node_fail(out, rc < 0 ? rc : TR_ELIMIT, "RiskLimitExceeded", "%s", why);
     }
     tr_paper_fill fill;
     int rc = tr_paper_book_fill(book, t->symbol, signed_qty, price, env->now_ms, &fill);

@@ -319,7 +319,7 @@ TR_EXTERN int tr_node_prepare(const tr_wf_plan *plan, const tr_wf_node *node,
  *   missing reference      TR_ENOENT  "KeyError"
  *   division by zero       TR_ERANGE  "ZeroDivisionError"
  *   non-finite value       TR_ERANGE  "ArithmeticError"
- *   trade refused          the check's code (TR_ELIMIT) "RiskLimitError"
+ *   trade refused          the check's code (TR_ELIMIT) "RiskLimitExceeded"
  *   no price / bad state   TR_ENOENT / TR_EINVAL "ValueError"
  *   too many outputs       TR_ELIMIT  "ValueError"
  * Retry decisions: tr_error_type_retryable(out->error_type).  Allocates

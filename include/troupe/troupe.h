@@ -21,5 +21,6 @@
 #include "troupe/bus.h"
 #include "troupe/state.h"
 #include "troupe/engine.h"
+#include "troupe/emergency.h"
 
 #endif /* TROUPE_TROUPE_H */

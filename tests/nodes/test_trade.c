@@ -236,7 +236,7 @@ static void position_limit_refuses_before_the_fill(void **state)
     x.env.pre_trade_arg = &lim;
     assert_int_equal(run_all(&x), TR_ELIMIT); /* 0.02 -> 1000 > 600 */
     const tr_node_result *r = result(&x, "order");
-    assert_string_equal(r->error_type, "RiskLimitError");
+    assert_string_equal(r->error_type, "RiskLimitExceeded");
     assert_string_equal(r->error, "position size 1000.00 (0.02 BTC/USDT at 50000) would exceed "
                                   "max_position_size 600.00");
     assert_int_equal(r->noutputs, 0);
