@@ -2,8 +2,10 @@
  * bench/bench_util.c -- clocks, RSS, CPU pinning, run statistics and the
  * completion latch shared by the benchmarks (see bench_util.h).
  */
+#include <dirent.h>
 #include <malloc.h>
 #include <math.h>
+#include <stdio.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,4 +160,21 @@ const char *tr__bench_fmt_si(char *buf, size_t len, double v)
     else
         snprintf(buf, len, "%.*f%c", prec, v, suffix[i]);
     return buf;
+}
+
+void tr__bench_rmdir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d != NULL) {
+        struct dirent *de;
+        char path[4096];
+        while ((de = readdir(d)) != NULL) {
+            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                continue;
+            snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+            unlink(path);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
 }

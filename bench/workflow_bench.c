@@ -205,10 +205,24 @@ static int drain(tr_engine *eng)
  * missing (figures filled, f[F_LOST] > 0); -1 after saying why (no figures). */
 static int run_once(const char *what, uint32_t workflows, uint32_t per_wf, double *f)
 {
+    /* The development preset, with the kill switch's position limit out of
+     * the way (the benchmark buys on every pass and never sells) and its
+     * state in a directory of its own, removed afterwards. */
+    tr_config cfg;
+    char dir[] = "/tmp/troupe-bench-XXXXXX";
+    if (tr_config_load(&cfg, "development", NULL, (char *const[]){NULL}, NULL) != 0 ||
+        mkdtemp(dir) == NULL) {
+        fprintf(stderr, "bench workflow: cannot prepare the configuration\n");
+        return -1;
+    }
+    cfg.emergency.max_position_size = 1e12;
     tr_engine *eng = NULL;
-    int rc = tr_engine_new(&eng, NULL);
+    tr_engine_opts eo = {.config = &cfg, .state_dir = dir};
+    int rc = tr_engine_new(&eng, &eo);
+    tr_config_fini(&cfg);
     if (rc != 0) {
         fprintf(stderr, "bench workflow: tr_engine_new: %s\n", tr_strerror(rc));
+        tr__bench_rmdir(dir);
         return -1;
     }
     struct run r = {.eng = eng, .target = (uint64_t)workflows * per_wf};
@@ -333,6 +347,7 @@ out:
         tr_bus_unsubscribe(tr_engine_bus(eng), sub);
     __atomic_store_n(&r.stop, 1, __ATOMIC_RELAXED);
     tr_engine_free(eng, 10000);
+    tr__bench_rmdir(dir);
     tr__bench_latch_destroy(&r.latch);
     free(r.lat);
     free(ev);

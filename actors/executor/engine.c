@@ -164,6 +164,13 @@ static int wf_build(tr_engine *e, tr_wf_plan *plan, tr__wf **out)
         tr__wf_unref(wf);
         return TR_ENOMEM;
     }
+    /* The bot's controller (it also answers for the global one); a
+     * workflow without a bot answers to the global controller alone. */
+    int rc = tr_emergency_controller_get(e->em, wf->bot_id, &wf->ctl);
+    if (rc != 0) {
+        tr__wf_unref(wf);
+        return rc;
+    }
     *out = wf;
     return 0;
 }
@@ -179,18 +186,22 @@ int tr_engine_new(tr_engine **out, const tr_engine_opts *opts)
     tr_engine *e = calloc(1, sizeof(*e));
     if (e == NULL)
         return TR_ENOMEM;
-    if (opts != NULL && opts->config != NULL) {
-        e->res = opts->config->resilience;
-    } else {
-        tr_config dev;
+    tr_config dev;
+    const tr_config *cfg = opts != NULL ? opts->config : NULL;
+    if (cfg == NULL) {
         int rc = tr_config_load(&dev, "development", NULL, (char *const[]){NULL}, NULL);
         if (rc != 0) {
             free(e);
             return rc;
         }
-        e->res = dev.resilience;
-        tr_config_fini(&dev);
+        cfg = &dev;
     }
+    e->res = cfg->resilience;
+    e->auto_halt = cfg->emergency.auto_halt;
+    tr_emergency_opts emo = {
+        .state_dir = opts && opts->state_dir ? opts->state_dir : cfg->state_dir,
+        .limits = &cfg->emergency,
+    };
     e->history_cap = opts && opts->history_cap ? opts->history_cap : 100;
     uint64_t seed = tr__mono_ns() ^ tr__wall_ms() ^ ((uint64_t)(uintptr_t)e << 16);
     e->id_key = (uint32_t)tr_rng_next(&seed);
@@ -207,8 +218,15 @@ int tr_engine_new(tr_engine **out, const tr_engine_opts *opts)
     tr_state_opts so = {.history_cap = e->history_cap};
     if (rc == 0)
         rc = tr_state_start(e->rt, &so, &e->state);
+    if (rc == 0) {
+        emo.bus = e->bus;
+        emo.state = e->state;
+        rc = tr_emergency_new(&e->em, &emo);
+    }
     if (rc == 0 && (rc = tr_node_type_registry_new(&e->reg)) == 0)
         rc = tr_node_type_register_builtins(e->reg);
+    if (cfg == &dev)
+        tr_config_fini(&dev);
     if (rc != 0) {
         tr_engine_free(e, 1000);
         return rc;
@@ -225,6 +243,7 @@ int tr_engine_free(tr_engine *e, uint64_t drain_ms)
     int rc = 0;
     if (e->rt != NULL)
         rc = tr_runtime_free(e->rt, drain_ms);
+    tr_emergency_free(e->em);
     tr_bus_free(e->bus);
     tr_state_free(e->state);
     size_t i = 0;
@@ -252,6 +271,7 @@ int tr_engine_free(tr_engine *e, uint64_t drain_ms)
 tr_runtime *tr_engine_runtime(tr_engine *e) { return e->rt; }
 tr_bus *tr_engine_bus(tr_engine *e) { return e->bus; }
 tr_state *tr_engine_state(tr_engine *e) { return e->state; }
+tr_emergency *tr_engine_emergency(tr_engine *e) { return e->em; }
 tr_node_type_registry *tr_engine_registry(tr_engine *e) { return e->reg; }
 
 int tr_engine_register_node(tr_engine *e, const tr_node_type *desc,

@@ -54,6 +54,7 @@ typedef struct tr__wf {
     const char **services;      /* per breaker (borrowed from the plan) */
     uint32_t nbreakers;
     tr__bot *bot;
+    tr_emergency_controller *ctl; /* the bot's (or the global) controller */
 } tr__wf;
 
 struct tr_engine {
@@ -62,6 +63,8 @@ struct tr_engine {
     tr_state *state;
     tr_node_type_registry *reg;
     tr_config_resilience res;
+    tr_emergency *em;
+    bool auto_halt;
     uint32_t history_cap;
     pthread_mutex_t lock; /* workflows, bots, host types */
     tr__strmap workflows; /* id -> tr__wf* */

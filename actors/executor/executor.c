@@ -261,30 +261,44 @@ static void settle(tr_ctx *ctx, exec *x)
         tr_ctx_stop(ctx, 0);
 }
 
-static void finish(tr_ctx *ctx, exec *x, tr_exec_status status, uint32_t failed)
+/* End the execution.  failed: the node that failed (FAILED), the node it
+ * stopped before (HALTED) or UINT32_MAX; halt_reason: HALTED only. */
+static void finish(tr_ctx *ctx, exec *x, tr_exec_status status, uint32_t failed,
+                   const char *halt_reason)
 {
     if (x->over)
         return;
     x->over = true;
     double dur = ms_since(x->t0_ns);
     const char *sname = tr_exec_status_name(status);
-    const tr_node_result *fr = failed < x->n ? &x->res[failed] : NULL;
-    const char *fnode = fr ? tr_wf_plan_node(x->wf->plan, failed)->id : NULL;
+    bool halted = status == TR_EXEC_HALTED;
+    const tr_node_result *fr =
+        failed < x->n && !halted ? &x->res[failed] : NULL;
+    const char *fnode = failed < x->n ? tr_wf_plan_node(x->wf->plan, failed)->id : NULL;
+    const char *err = halted ? halt_reason : fr ? fr->error : NULL;
+    const char *etype = halted ? "EmergencyHalt" : fr ? fr->error_type : NULL;
 
-    tr_buf *b = tr__ev_begin(x->wf, x->id,
-                             status == TR_EXEC_COMPLETED ? "execution_completed"
-                                                         : "execution_failed",
-                             fr ? 5 : 2);
+    const char *type = status == TR_EXEC_COMPLETED ? "execution_completed"
+                       : halted                    ? "execution_halted"
+                                                   : "execution_failed";
+    tr_buf *b = tr__ev_begin(x->wf, x->id, type,
+                             2 + (err ? 2 : 0) + (halted ? 1 : 0) + (fnode ? 1 : 0));
     if (b != NULL) {
         tr_mp_write_cstr(b, "status");
         tr_mp_write_cstr(b, sname);
         tr_mp_write_cstr(b, "duration_ms");
         tr_mp_write_double(b, dur);
-        if (fr) {
+        if (err) {
             tr_mp_write_cstr(b, "error");
-            tr_mp_write_cstr(b, fr->error);
+            tr_mp_write_cstr(b, err);
             tr_mp_write_cstr(b, "error_type");
-            tr_mp_write_cstr(b, fr->error_type ? fr->error_type : "Error");
+            tr_mp_write_cstr(b, etype ? etype : "Error");
+        }
+        if (halted) {
+            tr_mp_write_cstr(b, "reason");
+            tr_mp_write_cstr(b, halt_reason ? halt_reason : "");
+        }
+        if (fnode) {
             tr_mp_write_cstr(b, "node_id");
             tr_mp_write_cstr(b, fnode);
         }
@@ -294,8 +308,7 @@ static void finish(tr_ctx *ctx, exec *x, tr_exec_status status, uint32_t failed)
     tr_buf mp, js;
     tr_buf_init(&mp);
     tr_buf_init(&js);
-    write_result(x, &mp, sname, dur, fr ? fr->error : NULL,
-                 fr ? fr->error_type : NULL, fnode);
+    write_result(x, &mp, sname, dur, err, etype, fnode ? fnode : "");
     tr_mp_val v;
     tr_state_req req = {.wf = x->wf->id, .exec = x->id, .status = sname};
     if (tr_buf_error(&mp) == 0 && tr_mp_read(mp.data, mp.len, &v, NULL) == 0 &&
@@ -325,6 +338,10 @@ static void finish(tr_ctx *ctx, exec *x, tr_exec_status status, uint32_t failed)
     if (fr)
         TR_LOG_INFO("executor", "execution %s failed at node %s: %s (%s)", x->id,
                     fnode, fr->error, fr->error_type ? fr->error_type : "Error");
+    else if (halted)
+        TR_LOG_WARN("executor", "execution %s halted%s%s: %s", x->id,
+                    fnode ? " before node " : "", fnode ? fnode : "",
+                    halt_reason ? halt_reason : "");
     x->status = status;
     x->duration_ms = dur;
     settle(ctx, x);
@@ -410,7 +427,7 @@ static void node_succeeded(tr_ctx *ctx, exec *x, uint32_t i)
         }
     }
     if (x->terminal == x->n)
-        finish(ctx, x, TR_EXEC_COMPLETED, UINT32_MAX);
+        finish(ctx, x, TR_EXEC_COMPLETED, UINT32_MAX, NULL);
 }
 
 static int breaker_index(const exec *x, uint32_t i) { return x->wf->breaker_of[i]; }
@@ -453,7 +470,7 @@ static void attempt_over(tr_ctx *ctx, exec *x, uint32_t i, int rc)
     x->st[i] = N_FAILED;
     x->terminal++;
     emit_node(ctx, x, i, "node_failed");
-    finish(ctx, x, TR_EXEC_FAILED, i);
+    finish(ctx, x, TR_EXEC_FAILED, i, NULL);
 }
 
 /* Turn r into a failure of the given kind; the caller writes r->error. */
@@ -465,6 +482,25 @@ static void fail_result(tr_node_result *r, int code, const char *type)
     r->delay_ms = 0;
     r->hang = false;
     r->skip_dependants = false;
+}
+
+/* The pre-trade check: an order that would take the position's notional
+ * past max_position_size is refused before anything is filled (orders that
+ * reduce exposure always pass).  arg: the bot's controller. */
+static int pre_trade_check(void *arg, const tr_paper_book *book,
+                           const tr_paper_order *o, char *why, size_t why_cap)
+{
+    (void)book;
+    if (fabs(o->position_after) <= fabs(o->position_before))
+        return 0;
+    tr_emergency_risk_result rr;
+    int rc = tr_emergency_check_risk_limit(arg, "max_position_size",
+                                           fabs(o->position_after) * o->price, 0,
+                                           false, &rr);
+    if (rc == 0)
+        return 0;
+    snprintf(why, why_cap, "%s", rr.message);
+    return TR_ELIMIT;
 }
 
 /* The bot's book as JSON under bot:{bot_id}:book. */
@@ -513,6 +549,8 @@ static int run_node_fn(tr_ctx *ctx, exec *x, uint32_t i, tr_node_result *r)
     case TR_NODE_TRADE: { /* the book is the bot's */
         tr__bot *bot = wf->bot;
         tr_paper_book copy;
+        env.pre_trade = pre_trade_check;
+        env.pre_trade_arg = wf->ctl;
         pthread_mutex_lock(&bot->lock);
         env.book = &bot->book;
         int rc = tr_node_run(prep, &in, &env, r);
@@ -521,8 +559,13 @@ static int run_node_fn(tr_ctx *ctx, exec *x, uint32_t i, tr_node_result *r)
             copy = bot->book;
         }
         pthread_mutex_unlock(&bot->lock);
-        if (rc == 0) /* persist outside the lock: the encoding is the slow part */
+        if (rc == 0) { /* outside the lock: encoding and a possible halt are slow */
             persist_book(ctx, x, bot->id, &copy);
+            tr_emergency_risk_result rr;
+            tr_paper_book_roll_day(&copy, env.now_ms);
+            tr_emergency_check_risk_limit(wf->ctl, "daily_loss", copy.daily_pnl, 0,
+                                          x->eng->auto_halt, &rr);
+        }
         return rc;
     }
     default:
@@ -530,11 +573,33 @@ static int run_node_fn(tr_ctx *ctx, exec *x, uint32_t i, tr_node_result *r)
     }
 }
 
+/* The kill switch said no: end as halted, naming its reason (the bot's own,
+ * or the global controller's when that is the one halted). */
+static void halt_execution(tr_ctx *ctx, exec *x, uint32_t before)
+{
+    tr_emergency_status st;
+    const char *reason = "emergency stop";
+    if (tr_emergency_status_get(x->wf->ctl, &st) == 0) {
+        if (st.halt_reason[0] == '\0' &&
+            tr_emergency_status_get(tr_emergency_global(x->eng->em), &st) != 0)
+            st.halt_reason[0] = '\0';
+        if (st.halt_reason[0] != '\0')
+            reason = st.halt_reason;
+    }
+    finish(ctx, x, TR_EXEC_HALTED, before, reason);
+}
+
 static void start_node(tr_ctx *ctx, exec *x, uint32_t i)
 {
     tr__wf *wf = x->wf;
     const tr_wf_node *node = tr_wf_plan_node(wf->plan, i);
     tr_node_result *r = &x->res[i];
+    /* Before every node, whatever its category: a halt seen here stops the
+     * execution before the node (one atomic load; docs/emergency.md). */
+    if (!tr_emergency_can_trade(wf->ctl)) {
+        halt_execution(ctx, x, i);
+        return;
+    }
     x->attempt[i]++;
     x->gen[i]++;
     x->st[i] = N_RUNNING;
@@ -615,6 +680,10 @@ static void on_start(tr_ctx *ctx, exec *x)
     x->t0_ns = tr__mono_ns();
     tr_state_req req = {.wf = x->wf->id, .exec = x->id, .cap = x->eng->history_cap};
     state_write(ctx, x, TR_STATE_MSG_EXEC_BEGIN, &req);
+    if (!tr_emergency_can_operate(x->wf->ctl)) { /* refused before it starts */
+        halt_execution(ctx, x, UINT32_MAX);
+        return;
+    }
     tr_buf *b = tr__ev_begin(x->wf, x->id, "execution_started", 1);
     if (b != NULL) {
         tr_mp_write_cstr(b, "node_count");
@@ -622,7 +691,7 @@ static void on_start(tr_ctx *ctx, exec *x)
         tr__ev_publish(ctx, x->eng, &x->out, b);
     }
     if (x->n == 0) {
-        finish(ctx, x, TR_EXEC_COMPLETED, UINT32_MAX);
+        finish(ctx, x, TR_EXEC_COMPLETED, UINT32_MAX, NULL);
         return;
     }
     for (uint32_t i = 0; i < x->n && !x->over; i++)

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/common/strmap.h"
 #include "actors/state/state_internal.h"
 #include "runtime/atomics.h"
 #include "troupe/codec.h"
@@ -37,6 +38,10 @@ typedef struct st_actor {
     tr_state *h;
     tr_buf key, key2, out, tmp;
     tr_state_stats st;
+    /* Executions evicted from their workflow's history while still running:
+     * their end must not write the keys back.  Bounded by the executions
+     * running at once. */
+    tr__strmap ghosts;
 } st_actor;
 
 typedef struct args {
@@ -251,6 +256,15 @@ static int forget_evicted(st_actor *s, const char *wf, size_t wl, evicted *ev)
             build_key(&s->key, (tr_state_key_kind)kind, wf, wl, id, il);
             if ((rc = tr_buf_error(&s->key)) != TR_OK)
                 break;
+            const char *v;
+            size_t vl;
+            if (kind == TR_STATE_KEY_STATUS &&
+                OPS(s)->get(BE(s), KEY(&s->key), &v, &vl) == 0 && vl == 9 &&
+                memcmp(v, "\"running\"", 9) == 0) {
+                tr__strval *g;
+                if (tr__strmap_put(&s->ghosts, id, il, &g, NULL) != 0)
+                    rc = TR_ENOMEM;
+            }
             OPS(s)->del(BE(s), KEY(&s->key));
         }
         off += il + 1;
@@ -310,6 +324,8 @@ static int exec_end(st_actor *s, const args *a)
     if (arg_str(a, 0, &wf, &wl) != 0 || arg_str(a, 1, &ex, &el) != 0 ||
         arg_str(a, 2, &status, &sl) != 0)
         return TR_EINVAL;
+    if (tr__strmap_del(&s->ghosts, ex, el, NULL) == 0)
+        return 0; /* evicted while it ran: its keys are gone for good */
     tr_buf_reset(&s->tmp);
     json_quote(&s->tmp, status, sl);
     build_key(&s->key, TR_STATE_KEY_STATUS, wf, wl, ex, el);
@@ -423,6 +439,7 @@ static int st_init(tr_runtime *rt, void *state, void *arg)
     tr_buf_init(&s->key2);
     tr_buf_init(&s->out);
     tr_buf_init(&s->tmp);
+    tr__strmap_init(&s->ghosts);
     return 0;
 }
 
@@ -464,6 +481,7 @@ static void st_stop(tr_ctx *ctx, void *state, int reason)
     (void)ctx;
     (void)reason;
     st_actor *s = state;
+    tr__strmap_fini(&s->ghosts);
     tr_buf_fini(&s->key);
     tr_buf_fini(&s->key2);
     tr_buf_fini(&s->out);

@@ -23,6 +23,7 @@
 
 #include "troupe/bus.h"
 #include "troupe/config.h"
+#include "troupe/emergency.h"
 #include "troupe/nodes.h"
 #include "troupe/resilience.h"
 #include "troupe/runtime.h"
@@ -58,9 +59,13 @@ typedef struct tr_engine_opts {
     const tr_config *config; /* NULL: the development preset's values      */
     unsigned workers;        /* 0: config->workers, else online CPUs         */
     uint32_t history_cap;    /* executions kept per workflow; 0 = 100       */
+    const char *state_dir;   /* NULL: config->state_dir: where the emergency
+                                controllers keep their state files          */
 } tr_engine_opts;
 
-/* Start an engine: runtime, bus, state store, the built-in node types.
+/* Start an engine: runtime, bus, state store, the emergency controllers
+ * (restored from state_dir: a host that was halted comes back halted), the
+ * built-in node types.  Call it from the host's thread, not a worker.
  * Returns 0 and *out, or an error (nothing is left running). */
 TR_EXTERN int tr_engine_new(tr_engine **out, const tr_engine_opts *opts);
 
@@ -71,6 +76,12 @@ TR_EXTERN int tr_engine_free(tr_engine *e, uint64_t drain_ms);
 TR_EXTERN tr_runtime *tr_engine_runtime(tr_engine *e);
 TR_EXTERN tr_bus *tr_engine_bus(tr_engine *e);
 TR_EXTERN tr_state *tr_engine_state(tr_engine *e);
+/* The kill switch: the global controller and one per bot.  Executions check
+ * it before they start (can_operate) and before every node (can_trade); a
+ * trade is refused when it would pass max_position_size, and a fill that
+ * takes the bot's daily P&L below daily_loss_limit halts the bot when
+ * emergency.auto_halt is set (docs/emergency.md). */
+TR_EXTERN tr_emergency *tr_engine_emergency(tr_engine *e);
 /* The registry plans must be parsed with to know host types.  Valid for the
  * engine's life; register host types before parsing plans that use them. */
 TR_EXTERN tr_node_type_registry *tr_engine_registry(tr_engine *e);
