@@ -58,6 +58,7 @@ typedef struct exec {
     tr_exec_status status;
     double duration_ms;
     tr__outbox out;
+    uint64_t em_version; /* kill-switch version seen by the last node check */
     uint64_t rng;
     /* Per node, one allocation (see exec_init). */
     uint8_t *st;
@@ -160,8 +161,11 @@ static void emit_node(tr_ctx *ctx, exec *x, uint32_t i, const char *type)
     bool started = strcmp(type, "node_started") == 0;
     bool completed = strcmp(type, "node_completed") == 0;
     bool skipped = strcmp(type, "node_skipped") == 0;
+    /* A trading node's start names the kill-switch version its check saw,
+     * so "no trade started after the halt" can be verified from events. */
+    bool em = started && tr_wf_category_trades(node->category);
     uint32_t extra = 3 + (skipped ? 0 : 1) + (completed ? 3 : 0) +
-                     (!started && !completed && !skipped ? 3 : 0);
+                     (!started && !completed && !skipped ? 3 : 0) + (em ? 1 : 0);
     tr_buf *b = tr__ev_begin(x->wf, x->id, type, extra);
     if (b == NULL)
         return;
@@ -169,6 +173,10 @@ static void emit_node(tr_ctx *ctx, exec *x, uint32_t i, const char *type)
     if (!skipped) {
         tr_mp_write_cstr(b, "attempt");
         tr_mp_write_uint(b, x->attempt[i]);
+    }
+    if (em) {
+        tr_mp_write_cstr(b, "emergency_version");
+        tr_mp_write_uint(b, x->em_version);
     }
     if (completed) {
         tr_mp_write_cstr(b, "duration_ms");
@@ -596,7 +604,8 @@ static void start_node(tr_ctx *ctx, exec *x, uint32_t i)
     tr_node_result *r = &x->res[i];
     /* Before every node, whatever its category: a halt seen here stops the
      * execution before the node (one atomic load; docs/emergency.md). */
-    if (!tr_emergency_can_trade(wf->ctl)) {
+    uint64_t em_version;
+    if (tr_emergency_effective(wf->ctl, &em_version) > TR_EMERGENCY_ALERT) {
         halt_execution(ctx, x, i);
         return;
     }
@@ -604,6 +613,7 @@ static void start_node(tr_ctx *ctx, exec *x, uint32_t i)
     x->gen[i]++;
     x->st[i] = N_RUNNING;
     x->node_t0[i] = tr__mono_ns();
+    x->em_version = em_version;
     emit_node(ctx, x, i, "node_started");
 
     int bi = breaker_index(x, i);
