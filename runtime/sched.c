@@ -310,7 +310,7 @@ static void *worker_main(void *arg)
     tr_runtime *rt = w->rt;
     tls_worker = w;
     for (;;) {
-        if (w->wheel.count > 0)
+        if (tr__load_u64_relaxed(&w->wheel.count) > 0)
             tr__wheel_advance(w, tr__now_ms());
         tr__actor *a = find_work(rt, w);
         if (a == NULL && !tr__load_u32_relaxed(&rt->exiting))
@@ -321,7 +321,8 @@ static void *worker_main(void *arg)
         }
         if (tr__load_u32_acquire(&rt->exiting))
             break;
-        park(rt, w, w->wheel.count > 0 ? w->wheel.next_due : UINT64_MAX);
+        park(rt, w, tr__load_u64_relaxed(&w->wheel.count) > 0 ? w->wheel.next_due
+                                                                : UINT64_MAX);
     }
     tls_worker = NULL;
     return NULL;

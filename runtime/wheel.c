@@ -44,6 +44,12 @@ void tr__wheel_fini(tr__wheel *wh)
 int tr_ctx_send_after(tr_ctx *ctx, uint64_t delay_ms, tr_actor_ref to,
                       const tr_send_args *args)
 {
+    return tr_ctx_timer_start(ctx, delay_ms, to, args, NULL);
+}
+
+int tr_ctx_timer_start(tr_ctx *ctx, uint64_t delay_ms, tr_actor_ref to,
+                       const tr_send_args *args, tr_wheel_timer *handle)
+{
     if (args == NULL || args->type >= TR_MSG_SYSTEM)
         return TR_EINVAL;
     tr__worker *w = ctx->worker;
@@ -55,10 +61,12 @@ int tr_ctx_send_after(tr_ctx *ctx, uint64_t delay_ms, tr_actor_ref to,
         wh->spare = e->next;
     else if ((e = malloc(sizeof(*e))) == NULL)
         return TR_ENOMEM;
+    else
+        e->state = 0; /* generation 0, free */
     /* The wheel's clock lags behind real time by at most one actor turn;
      * arm from the real clock so a timer never fires early. */
     uint64_t now = tr__now_ms();
-    if (now > wh->now_ms && wh->count == 0)
+    if (now > wh->now_ms && tr__load_u64_relaxed(&wh->count) == 0)
         wh->now_ms = now;
     /* now is truncated to the millisecond: one more keeps "never early". */
     e->due_ms = now + delay_ms + (delay_ms > 0);
@@ -70,13 +78,31 @@ int tr_ctx_send_after(tr_ctx *ctx, uint64_t delay_ms, tr_actor_ref to,
     if (e->args.corr_id == 0)
         e->args.corr_id = ctx->corr_id & ~TR__ASK_BIT;
     tr_payload_ref(e->args.payload);
+    e->wheel = wh;
+    uint32_t gen = tr__load_u32_relaxed(&e->state) >> 2;
+    /* Release: a canceller that sees ARMED sees a filled entry. */
+    tr__store_u32_release(&e->state, gen << 2 | TR__WE_ARMED);
     tr__wheel_entry **slot = &wh->slots[e->due_ms & (TR__WHEEL_SLOTS - 1)];
     e->next = *slot;
     *slot = e;
     if (e->due_ms < wh->next_due)
         wh->next_due = e->due_ms;
-    tr__store_u64_relaxed(&wh->count, wh->count + 1);
+    tr__faa_u64(&wh->count, 1);
+    if (handle != NULL)
+        *handle = (tr_wheel_timer){e, gen};
     return 0;
+}
+
+bool tr_wheel_timer_cancel(tr_wheel_timer h)
+{
+    tr__wheel_entry *e = h.entry;
+    if (e == NULL)
+        return false;
+    uint32_t armed = h.gen << 2 | TR__WE_ARMED;
+    if (!tr__cas_u32(&e->state, &armed, h.gen << 2 | TR__WE_CANCELLED))
+        return false; /* fired (or its generation moved on): nothing to stop */
+    tr__faa_u64(&e->wheel->count, (uint64_t)-1);
+    return true;
 }
 
 /* The earliest due time of what is left.  Walk forward slot by slot over one
@@ -84,7 +110,7 @@ int tr_ctx_send_after(tr_ctx *ctx, uint64_t delay_ms, tr_actor_ref to,
  * turn, look at every entry. */
 static uint64_t next_due_after(tr__wheel *wh, uint64_t now)
 {
-    if (wh->count == 0)
+    if (tr__load_u64_relaxed(&wh->count) == 0)
         return UINT64_MAX;
     for (uint64_t t = now + 1; t <= now + TR__WHEEL_SLOTS; t++)
         for (tr__wheel_entry *e = wh->slots[t & (TR__WHEEL_SLOTS - 1)]; e != NULL;
@@ -102,8 +128,9 @@ static uint64_t next_due_after(tr__wheel *wh, uint64_t now)
 void tr__wheel_advance(tr__worker *w, uint64_t now)
 {
     tr__wheel *wh = &w->wheel;
-    if (wh->count == 0 || now < wh->next_due) {
-        if (wh->count == 0)
+    uint64_t pending = tr__load_u64_relaxed(&wh->count);
+    if (pending == 0 || now < wh->next_due) {
+        if (pending == 0)
             wh->now_ms = now;
         return;
     }
@@ -131,8 +158,16 @@ void tr__wheel_advance(tr__worker *w, uint64_t now)
     while (fire != NULL) {
         tr__wheel_entry *e = fire;
         fire = e->next;
-        tr__store_u64_relaxed(&wh->count, wh->count - 1);
-        tr__deliver(w->rt, NULL, e->to, &e->args, e->sender, false);
+        uint32_t st = tr__load_u32_relaxed(&e->state);
+        uint32_t gen = st >> 2;
+        uint32_t armed = gen << 2 | TR__WE_ARMED;
+        /* One CAS against a canceller: whoever moves ARMED decides. */
+        if (tr__cas_u32(&e->state, &armed, gen << 2 | TR__WE_FIRED)) {
+            tr__faa_u64(&wh->count, (uint64_t)-1);
+            tr__deliver(w->rt, NULL, e->to, &e->args, e->sender, false);
+        }
+        /* Reuse under a new generation: old handles cancel nothing. */
+        tr__store_u32_release(&e->state, (gen + 1) << 2 | TR__WE_FREE);
         tr_payload_unref(e->args.payload);
         e->args.payload = NULL;
         e->next = wh->spare;

@@ -16,6 +16,11 @@
 
 int tr__executor_begin(tr_runtime *rt, tr_actor_ref ref, uint64_t corr);
 
+/* The blocking pool: a few threads (these nodes wait, they do not compute)
+ * and a queue bounded so a flood fails fast instead of growing. */
+#define BLOCKING_THREADS 4u
+#define BLOCKING_QUEUE 4096u
+
 const char *tr_exec_status_name(tr_exec_status s)
 {
     switch (s) {
@@ -225,6 +230,9 @@ int tr_engine_new(tr_engine **out, const tr_engine_opts *opts)
     }
     if (rc == 0 && (rc = tr_node_type_registry_new(&e->reg)) == 0)
         rc = tr_node_type_register_builtins(e->reg);
+    if (rc == 0 && (rc = tr__blocking_start(&e->pool, BLOCKING_THREADS,
+                                            BLOCKING_QUEUE)) == 0)
+        e->pool_started = true;
     if (cfg == &dev)
         tr_config_fini(&dev);
     if (rc != 0) {
@@ -241,6 +249,10 @@ int tr_engine_free(tr_engine *e, uint64_t drain_ms)
         return 0;
     __atomic_store_n(&e->closing, 1, __ATOMIC_RELEASE);
     int rc = 0;
+    /* Blocking jobs first: they report to executors, which must still be
+     * running to receive (and to keep alive what the jobs read). */
+    if (e->pool_started)
+        tr__blocking_stop(&e->pool);
     if (e->rt != NULL)
         rc = tr_runtime_free(e->rt, drain_ms);
     tr_emergency_free(e->em);
@@ -277,7 +289,7 @@ tr_node_type_registry *tr_engine_registry(tr_engine *e) { return e->reg; }
 int tr_engine_register_node(tr_engine *e, const tr_node_type *desc,
                             tr_node_fn fn, void *arg)
 {
-    if (e == NULL || desc == NULL || fn == NULL || desc->blocking)
+    if (e == NULL || desc == NULL || fn == NULL)
         return TR_EINVAL;
     pthread_mutex_lock(&e->lock);
     int rc = 0;

@@ -23,6 +23,7 @@
 #include <pthread.h>
 
 #include "actors/common/strmap.h"
+#include "actors/executor/blocking.h"
 #include "actors/executor/outbox.h"
 #include "troupe/codec.h"
 #include "troupe/engine.h"
@@ -65,6 +66,8 @@ struct tr_engine {
     tr_config_resilience res;
     tr_emergency *em;
     bool auto_halt;
+    tr__blocking pool; /* runs the node types marked blocking */
+    bool pool_started;
     uint32_t history_cap;
     pthread_mutex_t lock; /* workflows, bots, host types */
     tr__strmap workflows; /* id -> tr__wf* */

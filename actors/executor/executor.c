@@ -13,6 +13,9 @@
  *                            the node's current one is stale and ignored.
  *   EX_FLUSH                 the outbox asks to retry sends a full bus or
  *                            state store refused (outbox.h).
+ *   EX_JOB (status = gen<<20 | node, corr = the job)
+ *                            a blocking node's job finished on the blocking
+ *                            pool (blocking.h); stale attempts are dropped.
  * Emits (bus, workflow_events): execution_started, node_started,
  *   node_completed, node_retrying, node_failed, node_skipped,
  *   execution_completed, execution_failed.
@@ -37,7 +40,8 @@
 #include "actors/executor/exec_internal.h"
 #include "troupe/log.h"
 
-enum { EX_START = 0x45580001u, EX_DUE = 0x45580002u, EX_FLUSH = 0x45580003u };
+enum { EX_START = 0x45580001u, EX_DUE = 0x45580002u, EX_FLUSH = 0x45580003u,
+       EX_JOB = 0x45580004u };
 enum { EX_F_READY = 1u << 8, EX_F_TIMEOUT = 2u << 8, EX_F_RETRY = 3u << 8 };
 #define EX_F_KIND 0xF00u
 #define NODE_BITS 20u
@@ -53,7 +57,7 @@ typedef struct exec {
     tr_exec_done_fn done;
     void *done_arg;
     uint64_t t0_ns;
-    uint32_t n, terminal, timers;
+    uint32_t n, terminal, timers, jobs;
     bool over, done_called;
     tr_exec_status status;
     double duration_ms;
@@ -63,6 +67,8 @@ typedef struct exec {
     /* Per node, one allocation (see exec_init). */
     uint8_t *st;
     uint8_t *trial; /* the running attempt holds its breaker's half-open trial */
+    tr_wheel_timer *tm; /* the node's pending wheel timer, when tm_live   */
+    uint8_t *tm_live;
     uint32_t *waiting;
     uint16_t *attempt, *gen;
     uint64_t *node_t0;
@@ -85,14 +91,17 @@ static int exec_init(tr_runtime *rt, void *state, void *arg)
     x->rng = a->corr ^ 0x9E3779B97F4A7C15ull;
     tr__outbox_init(&x->out, EX_FLUSH);
     size_t n = x->n;
-    size_t bytes = n * (sizeof(tr_node_result) + sizeof(void *) + sizeof(uint64_t) +
-                        2 * sizeof(uint32_t) + 2 * sizeof(uint16_t) + 2);
+    size_t bytes = n * (sizeof(tr_node_result) + sizeof(tr_wheel_timer) +
+                        sizeof(void *) + sizeof(uint64_t) + 2 * sizeof(uint32_t) +
+                        2 * sizeof(uint16_t) + 3);
     char *m = malloc(bytes ? bytes : 1);
     if (m == NULL)
         return TR_ENOMEM;
     /* Largest alignment first. */
     x->res = (tr_node_result *)m;
     m += n * sizeof(tr_node_result);
+    x->tm = (tr_wheel_timer *)m;
+    m += n * sizeof(tr_wheel_timer);
     x->done_res = (const tr_node_result **)m;
     m += n * sizeof(void *);
     x->node_t0 = (uint64_t *)m;
@@ -108,6 +117,8 @@ static int exec_init(tr_runtime *rt, void *state, void *arg)
     x->st = (uint8_t *)m;
     m += n;
     x->trial = (uint8_t *)m;
+    m += n;
+    x->tm_live = (uint8_t *)m;
     for (uint32_t i = 0; i < x->n; i++) {
         const tr_wf_node *node = tr_wf_plan_node(x->wf->plan, i);
         x->waiting[i] = node->ndeps;
@@ -115,6 +126,7 @@ static int exec_init(tr_runtime *rt, void *state, void *arg)
         x->gen[i] = 0;
         x->st[i] = N_PENDING;
         x->trial[i] = 0;
+        x->tm_live[i] = 0;
         x->done_res[i] = NULL;
     }
     return 0;
@@ -265,8 +277,17 @@ static void settle(tr_ctx *ctx, exec *x)
         if (x->done != NULL)
             x->done(x->done_arg, x->id, x->status, x->duration_ms);
     }
-    if (x->timers == 0)
+    if (x->timers == 0 && x->jobs == 0)
         tr_ctx_stop(ctx, 0);
+}
+
+/* Stop node i's pending timer if it has not fired yet. */
+static void disarm(exec *x, uint32_t i)
+{
+    if (x->tm_live[i] && tr_wheel_timer_cancel(x->tm[i])) {
+        x->tm_live[i] = 0;
+        x->timers--;
+    }
 }
 
 /* End the execution.  failed: the node that failed (FAILED), the node it
@@ -350,6 +371,10 @@ static void finish(tr_ctx *ctx, exec *x, tr_exec_status status, uint32_t failed,
         TR_LOG_WARN("executor", "execution %s halted%s%s: %s", x->id,
                     fnode ? " before node " : "", fnode ? fnode : "",
                     halt_reason ? halt_reason : "");
+    /* Timers still pending (latency, deadlines, retry waits) would keep
+     * this actor -- and a shutdown's drain -- waiting for nothing. */
+    for (uint32_t i = 0; i < x->n; i++)
+        disarm(x, i);
     x->status = status;
     x->duration_ms = dur;
     settle(ctx, x);
@@ -367,11 +392,14 @@ static int arm(tr_ctx *ctx, exec *x, uint32_t i, uint32_t kind, double ms)
         ms = 0;
     tr_send_args a = {.type = EX_DUE, .flags = kind, .corr_id = x->corr,
                       .status = (int32_t)(((uint32_t)(x->gen[i] & 0xFFFu) << NODE_BITS) | i)};
-    int rc = tr_ctx_send_after(ctx, (uint64_t)ceil(ms), tr_self(ctx), &a);
-    if (rc == 0)
+    int rc = tr_ctx_timer_start(ctx, (uint64_t)ceil(ms), tr_self(ctx), &a, &x->tm[i]);
+    if (rc == 0) {
         x->timers++;
+        x->tm_live[i] = 1;
+    }
     return rc;
 }
+
 
 static void skip_from(tr_ctx *ctx, exec *x, uint32_t root)
 {
@@ -597,6 +625,53 @@ static void halt_execution(tr_ctx *ctx, exec *x, uint32_t before)
     finish(ctx, x, TR_EXEC_HALTED, before, reason);
 }
 
+/* A blocking node goes to the pool, with its deadline armed here. */
+static void start_blocking(tr_ctx *ctx, exec *x, uint32_t i, double timeout_ms)
+{
+    const tr__host_type *h = x->wf->host[i];
+    tr_node_result *r = &x->res[i];
+    tr__job *j = malloc(sizeof(*j));
+    int rc = j ? 0 : TR_ENOMEM;
+    if (j != NULL) {
+        *j = (tr__job){
+            .fn = h->fn, .arg = h->arg, .node = tr_wf_plan_node(x->wf->plan, i),
+            .in = {.plan = x->wf->plan, .results = x->done_res, .count = x->n},
+            .env = {.now_ms = tr__wall_ms()},
+            .rt = tr_ctx_runtime(ctx), .reply_to = tr_self(ctx), .done_type = EX_JOB,
+            .tag = (int32_t)(((uint32_t)(x->gen[i] & 0xFFFu) << NODE_BITS) | i),
+            .corr = x->corr,
+        };
+        rc = tr__blocking_submit(&x->eng->pool, j);
+    }
+    if (rc == 0) {
+        x->jobs++;
+        /* If the deadline cannot be armed, the job's own answer decides. */
+        (void)arm(ctx, x, i, EX_F_TIMEOUT, timeout_ms);
+        return;
+    }
+    free(j);
+    fail_result(r, rc, "ResourceExhausted");
+    snprintf(r->error, sizeof(r->error), "the blocking pool cannot take node '%s': %s",
+             tr_wf_plan_node(x->wf->plan, i)->id, tr_strerror(rc));
+    attempt_over(ctx, x, i, rc);
+}
+
+static void on_job(tr_ctx *ctx, exec *x, const tr_msg *m)
+{
+    tr__job *j = (tr__job *)(uintptr_t)m->corr_id;
+    x->jobs--;
+    uint32_t i = (uint32_t)m->status & NODE_MASK;
+    uint16_t gen = (uint16_t)((uint32_t)m->status >> NODE_BITS);
+    if (!x->over && i < x->n && gen == (uint16_t)(x->gen[i] & 0xFFFu) &&
+        x->st[i] == N_RUNNING) {
+        disarm(x, i); /* the deadline is moot now */
+        memcpy(&x->res[i], &j->res, sizeof(j->res));
+        attempt_over(ctx, x, i, j->rc);
+    }
+    free(j);
+    settle(ctx, x);
+}
+
 static void start_node(tr_ctx *ctx, exec *x, uint32_t i)
 {
     tr__wf *wf = x->wf;
@@ -631,9 +706,13 @@ static void start_node(tr_ctx *ctx, exec *x, uint32_t i)
             return;
         }
     }
-    int rc = run_node_fn(ctx, x, i, r);
     double timeout_ms = node->timeout_s > 0 ? node->timeout_s * 1000.0
                                             : x->eng->res.node_timeout_seconds * 1000.0;
+    if (wf->host[i] != NULL && node->blocking) {
+        start_blocking(ctx, x, i, timeout_ms);
+        return;
+    }
+    int rc = run_node_fn(ctx, x, i, r);
     if (r->hang || r->delay_ms >= timeout_ms) {
         if (arm(ctx, x, i, EX_F_TIMEOUT, timeout_ms) == 0)
             return;
@@ -657,6 +736,8 @@ static void on_due(tr_ctx *ctx, exec *x, const tr_msg *m)
     x->timers--;
     uint32_t i = (uint32_t)m->status & NODE_MASK;
     uint16_t gen = (uint16_t)((uint32_t)m->status >> NODE_BITS);
+    if (i < x->n && gen == (uint16_t)(x->gen[i] & 0xFFFu))
+        x->tm_live[i] = 0; /* this is the node's current timer: it fired */
     if (x->over || i >= x->n || gen != (uint16_t)(x->gen[i] & 0xFFFu)) {
         settle(ctx, x);
         return;
@@ -719,6 +800,8 @@ static int exec_receive(tr_ctx *ctx, void *state, const tr_msg *m)
         on_due(ctx, x, m);
     else if (m->type == EX_FLUSH && tr__outbox_flush(&x->out, ctx))
         settle(ctx, x);
+    else if (m->type == EX_JOB)
+        on_job(ctx, x, m);
     tr_log_set_label(prev);
     return 0;
 }

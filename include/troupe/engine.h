@@ -48,9 +48,14 @@ TR_EXTERN const char *tr_exec_status_name(tr_exec_status s);
 #define TR_EXEC_ID_MAX 160 /* "exec_" + workflow id (<= 128) + "_" + 8 hex */
 
 /* A host node type's run function: same contract as tr_node_run (fill out,
- * return 0 or a negative code with out->error/error_type set).  Runs on a
- * worker; must not block (mark blocking types in their descriptor: the
- * engine refuses to register those until it has a blocking pool). */
+ * return 0 or a negative code with out->error/error_type set).  It runs on a
+ * worker and must not block -- unless its descriptor is marked `blocking`:
+ * then it runs on the engine's blocking pool (a few threads of their own,
+ * a bounded queue: a node that finds it full fails with ResourceExhausted).
+ * A blocking function must still return: the node's timeout abandons the
+ * attempt (its late result is dropped) but cannot interrupt the thread, and
+ * tr_engine_free waits for running jobs.  env has no feeds or book for host
+ * types; upstream results are readable for the duration of the call. */
 typedef int (*tr_node_fn)(void *arg, const tr_wf_node *node,
                           const tr_node_inputs *upstream, tr_node_env *env,
                           tr_node_result *out);
@@ -87,8 +92,8 @@ TR_EXTERN tr_emergency *tr_engine_emergency(tr_engine *e);
 TR_EXTERN tr_node_type_registry *tr_engine_registry(tr_engine *e);
 
 /* Register a host node type: desc is borrowed (must outlive the engine),
- * fn/arg run it.  Returns 0, TR_EEXIST, TR_EINVAL (blocking types are not
- * supported yet), TR_ENOMEM.  Not concurrent with parsing. */
+ * fn/arg run it.  Returns 0, TR_EEXIST, TR_EINVAL, TR_ENOMEM.  Not
+ * concurrent with parsing. */
 TR_EXTERN int tr_engine_register_node(tr_engine *e, const tr_node_type *desc,
                                       tr_node_fn fn, void *arg);
 

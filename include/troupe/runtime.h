@@ -257,13 +257,25 @@ TR_EXTERN int tr_send_after(tr_runtime *rt, uint64_t delay_ms,
 /* A one-shot timer on the calling worker's timer wheel: after delay_ms (at
  * millisecond resolution, never early) the message is sent to `to` with
  * sender = self and, unless args->corr_id is set, the current correlation.
- * Costs about as much as a send: no thread hop, no lock.  It cannot be
- * cancelled -- arm it only where the receiver can tell on arrival whether it
- * still matters (a deadline, a retry wait).  Pending wheel timers keep the
- * runtime's drain going at shutdown and are dropped if it is abandoned.
- * Returns 0, TR_EINVAL, TR_ENOMEM or TR_ECLOSED (stop hooks at free). */
+ * Costs about as much as a send: no thread hop, no lock.  Pending wheel
+ * timers keep the runtime's drain going at shutdown and are dropped if it is
+ * abandoned.  Returns 0, TR_EINVAL, TR_ENOMEM or TR_ECLOSED (stop hooks at
+ * free). */
 TR_EXTERN int tr_ctx_send_after(tr_ctx *ctx, uint64_t delay_ms, tr_actor_ref to,
                                 const tr_send_args *args);
+
+/* The same, with a handle for cancelling it.  A handle is a plain value. */
+typedef struct tr_wheel_timer {
+    void *entry;
+    uint32_t gen;
+} tr_wheel_timer;
+TR_EXTERN int tr_ctx_timer_start(tr_ctx *ctx, uint64_t delay_ms, tr_actor_ref to,
+                                 const tr_send_args *args, tr_wheel_timer *handle);
+/* Cancel from any thread while the runtime lives.  true: it will not fire
+ * (and no longer holds up shutdown's drain); false: it has fired already (its
+ * message is on its way) or the handle is stale -- exactly one of the
+ * canceller and the firing wheel wins.  Lock-free: one CAS. */
+TR_EXTERN bool tr_wheel_timer_cancel(tr_wheel_timer h);
 
 /* Stop the timer (no delivery starts after this returns) and release the
  * handle. */

@@ -812,6 +812,12 @@ static void configure_waits_for_lines_using_the_old_sink(void **state)
     pthread_t t[N_THREADS];
     for (int i = 0; i < N_THREADS; i++)
         assert_int_equal(pthread_create(&t[i], NULL, busy_logger, (void *)(intptr_t)i), 0);
+    /* Let the loggers get going first (on a loaded machine, or under a
+     * sanitizer, the rounds below could otherwise all pass before any line
+     * is logged, and the race would not be exercised). */
+    for (int spin = 0; spin < 100000 && __atomic_load_n(&s[0].calls, __ATOMIC_ACQUIRE) == 0;
+         spin++)
+        sched_yield();
 
     int cur = 0;
     for (int round = 0; round < 2000; round++) {

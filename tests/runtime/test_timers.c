@@ -169,6 +169,65 @@ static void worker_wheel_timers_fire_in_order_never_early(void **s)
     latch_destroy(&log.got);
 }
 
+/* Cancelling wheel timers: one armed far out and cancelled never fires and
+ * does not hold up shutdown; one that already fired cannot be cancelled. */
+typedef struct cancel_state {
+    tick_log *log;
+    tr_wheel_timer far, near;
+    int cancel_far, cancel_near_late;
+} cancel_state;
+
+static int cancel_init(tr_runtime *rt, void *state, void *arg)
+{
+    ((cancel_state *)state)->log = arg;
+    return 0;
+}
+
+static int cancel_receive(tr_ctx *ctx, void *state, const tr_msg *m)
+{
+    cancel_state *cs = state;
+    if (m->type == MSG_START) {
+        tr_send_args far = {.type = MSG_TICK, .corr_id = 2};
+        tr_send_args near = {.type = MSG_TICK, .corr_id = 1};
+        if (tr_ctx_timer_start(ctx, 3600 * 1000, tr_self(ctx), &far, &cs->far) != 0 ||
+            tr_ctx_timer_start(ctx, 1, tr_self(ctx), &near, &cs->near) != 0)
+            return -1;
+        cs->cancel_far = tr_wheel_timer_cancel(cs->far);
+        return 0;
+    }
+    /* The near timer fired: cancelling it now must fail, and twice the far
+     * one too (already cancelled). */
+    cs->cancel_near_late = tr_wheel_timer_cancel(cs->near) || tr_wheel_timer_cancel(cs->far);
+    tick_log *t = cs->log;
+    t->at[0] = (uint64_t)cs->cancel_far;
+    t->at[1] = (uint64_t)cs->cancel_near_late;
+    t->tags[t->n++] = m->corr_id;
+    latch_add(&t->got, 1);
+    return 0;
+}
+
+static const tr_actor_ops cancel_ops = {
+    .state_size = sizeof(cancel_state), .init = cancel_init, .receive = cancel_receive};
+
+static void wheel_timer_cancel_exactly_one_winner(void **s)
+{
+    tr_runtime *rt = rt_new(1);
+    tick_log log = {0};
+    latch_init(&log.got);
+    tr_actor_ref a;
+    assert_ok(tr_spawn(rt, &cancel_ops, &log, NULL, &a));
+    assert_ok(tr_send(rt, a, MSG_START, NULL));
+    assert_int_equal(latch_wait(&log.got, 1), 1);
+    /* An hour-long timer was armed: the drain would wait for it, unless the
+     * cancel took it out of the count. */
+    assert_int_equal(tr_runtime_free(rt, 10000), 0);
+    assert_int_equal(log.n, 1);
+    assert_int_equal(log.tags[0], 1);
+    assert_int_equal(log.at[0], 1); /* the far one was cancelled        */
+    assert_int_equal(log.at[1], 0); /* fired / already cancelled: no-op */
+    latch_destroy(&log.got);
+}
+
 /* A pending wheel timer is work in flight: shutdown's drain waits for it. */
 static void shutdown_drain_waits_for_wheel_timers(void **s)
 {
@@ -415,6 +474,7 @@ int main(void)
         cmocka_unit_test(pending_timers_do_not_block_shutdown),
         cmocka_unit_test(worker_wheel_timers_fire_in_order_never_early),
         cmocka_unit_test(shutdown_drain_waits_for_wheel_timers),
+        cmocka_unit_test(wheel_timer_cancel_exactly_one_winner),
         cmocka_unit_test(ask_gets_reply),
         cmocka_unit_test(ask_times_out_and_late_reply_is_dropped),
         cmocka_unit_test(ask_to_dead_actor_fails_at_once),
