@@ -88,6 +88,7 @@ int tr__ceiling_fanin(unsigned producers, uint64_t per_producer, unsigned chunk,
 
 int tr__bench_runtime_main(int argc, char **argv);
 int tr__bench_workflow_main(int argc, char **argv); /* workflow_bench.c */
+int tr__bench_emergency_main(int argc, char **argv); /* emergency_bench.c */
 
 /* Remove a directory and the files directly in it (best effort). */
 void tr__bench_rmdir(const char *dir);

@@ -13,7 +13,7 @@
 #include "bench/bench_util.h"
 #endif
 
-const char tr_cmd_bench_help[] = "run benchmarks (`troupe bench runtime|workflow`)";
+const char tr_cmd_bench_help[] = "run benchmarks (`troupe bench runtime|workflow|emergency`)";
 int tr_cmd_bench(int argc, char **argv);
 
 struct bench {
@@ -28,6 +28,8 @@ static const struct bench benches[] = {
      "actor runtime: pingpong, fanin, ring, spawn, idle CPU vs ck_ring ceilings"},
     {"workflow", tr__bench_workflow_main,
      "workflow engine: arbitrage workflow back to back and 1,000 concurrent"},
+    {"emergency", tr__bench_emergency_main,
+     "kill switch: check cost, halt-to-stopped under 1,000 executions, overhead"},
 #endif
     {NULL, NULL, NULL},
 };

@@ -367,8 +367,8 @@ static void finish(tr_ctx *ctx, exec *x, tr_exec_status status, uint32_t failed,
     if (fr)
         TR_LOG_INFO("executor", "execution %s failed at node %s: %s (%s)", x->id,
                     fnode, fr->error, fr->error_type ? fr->error_type : "Error");
-    else if (halted)
-        TR_LOG_WARN("executor", "execution %s halted%s%s: %s", x->id,
+    else if (halted) /* the controller logged the halt itself; events carry each */
+        TR_LOG_DEBUG("executor", "execution %s halted%s%s: %s", x->id,
                     fnode ? " before node " : "", fnode ? fnode : "",
                     halt_reason ? halt_reason : "");
     /* Timers still pending (latency, deadlines, retry waits) would keep
@@ -609,19 +609,22 @@ static int run_node_fn(tr_ctx *ctx, exec *x, uint32_t i, tr_node_result *r)
     }
 }
 
-/* The kill switch said no: end as halted, naming its reason (the bot's own,
- * or the global controller's when that is the one halted). */
+/* The kill switch said no: end as halted, naming the reason of whichever
+ * controller is the more restrictive -- the bot's own or the global one
+ * (a global shutdown outranks a bot halt). */
 static void halt_execution(tr_ctx *ctx, exec *x, uint32_t before)
 {
+    tr_emergency_controller *bot = x->wf->ctl;
+    tr_emergency_controller *global = tr_emergency_global(x->eng->em);
+    tr_emergency_state bs = TR_EMERGENCY_NORMAL, gs = TR_EMERGENCY_NORMAL;
+    tr_emergency_snapshot(bot, &bs, NULL);
+    if (bot != global)
+        tr_emergency_snapshot(global, &gs, NULL);
     tr_emergency_status st;
     const char *reason = "emergency stop";
-    if (tr_emergency_status_get(x->wf->ctl, &st) == 0) {
-        if (st.halt_reason[0] == '\0' &&
-            tr_emergency_status_get(tr_emergency_global(x->eng->em), &st) != 0)
-            st.halt_reason[0] = '\0';
-        if (st.halt_reason[0] != '\0')
-            reason = st.halt_reason;
-    }
+    if (tr_emergency_status_get(gs > bs ? global : bot, &st) == 0 &&
+        st.halt_reason[0] != '\0')
+        reason = st.halt_reason;
     finish(ctx, x, TR_EXEC_HALTED, before, reason);
 }
 
