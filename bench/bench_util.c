@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bench/bench_util.h"
+#include "troupe/engine.h"
 
 uint64_t tr__bench_now_ns(void)
 {
@@ -177,4 +178,18 @@ void tr__bench_rmdir(const char *dir)
         closedir(d);
     }
     rmdir(dir);
+}
+
+int tr__bench_engine_drain(tr_engine *eng)
+{
+    int rc = TR_EFULL;
+    for (unsigned i = 0; i < 3000 && rc == TR_EFULL; i++)
+        if ((rc = tr_bus_sync(tr_engine_bus(eng), 30000)) == TR_EFULL)
+            tr__bench_sleep_ms(10);
+    for (unsigned i = 0; i < 3000 && rc == 0; i++)
+        if ((rc = tr_state_sync(tr_engine_state(eng), 30000)) != TR_EFULL)
+            break;
+        else
+            tr__bench_sleep_ms(10);
+    return rc;
 }

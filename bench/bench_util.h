@@ -90,6 +90,12 @@ int tr__bench_runtime_main(int argc, char **argv);
 int tr__bench_workflow_main(int argc, char **argv); /* workflow_bench.c */
 int tr__bench_emergency_main(int argc, char **argv); /* emergency_bench.c */
 
+/* Wait until an engine's bus and state store have handled everything
+ * queued.  A barrier sent while a mailbox is at twice its capacity fails with
+ * TR_EFULL: it is retried until accepted (30 s in all).  0 or the error. */
+struct tr_engine;
+int tr__bench_engine_drain(struct tr_engine *eng);
+
 /* Remove a directory and the files directly in it (best effort). */
 void tr__bench_rmdir(const char *dir);
 

@@ -203,19 +203,6 @@ static void bench_close(struct bench *b)
     free(b->tbot);
 }
 
-static int drain(tr_engine *eng)
-{
-    int rc = TR_EFULL;
-    for (unsigned i = 0; i < 3000 && rc == TR_EFULL; i++)
-        if ((rc = tr_bus_sync(tr_engine_bus(eng), 30000)) == TR_EFULL)
-            tr__bench_sleep_ms(10);
-    for (unsigned i = 0; i < 3000 && rc == 0; i++)
-        if ((rc = tr_state_sync(tr_engine_state(eng), 30000)) != TR_EFULL)
-            break;
-        else
-            tr__bench_sleep_ms(10);
-    return rc;
-}
 
 /* ---- check cost ------------------------------------------------------------ */
 
@@ -339,7 +326,7 @@ static int halt_rounds(unsigned halts, unsigned delay_ms, struct halt_fig *f)
         double lms = (double)(l1 - l0) / 1e6;
         if (lms > f->launch_ms_max)
             f->launch_ms_max = lms;
-        if (drain(b.eng) != 0)
+        if (tr__bench_engine_drain(b.eng) != 0)
             goto out;
         pthread_mutex_lock(&b.mu); /* trade starts of this round, by bot */
         for (size_t i = 0; i < b.ntr; i++)
@@ -380,7 +367,7 @@ static int overhead_run(uint64_t execs, double *cpu_ns_per_exec, double *eps)
     if (rc == 0 && tr__bench_latch_wait(&b.latch, execs, WAIT_MS) < execs)
         rc = TR_ETIMEDOUT;
     if (rc == 0)
-        rc = drain(b.eng);
+        rc = tr__bench_engine_drain(b.eng);
     uint64_t t1 = tr__bench_now_ns(), c1 = tr__bench_cpu_ns();
     if (rc == 0 && (b.chain_rc != 0 || b.failed != 0))
         rc = TR_EIO;

@@ -184,22 +184,6 @@ static const char *const fkeys[F_COUNT] = {
     "executions_per_s", "events_per_s", "p50_ms", "p99_ms", "node_overhead_us",
     "cpu_cores", "trade_fraction", "drain_ms", "events_lost"};
 
-/* Wait until the bus and the state store have handled everything queued.
- * A barrier sent while a mailbox is at twice its capacity fails with
- * TR_EFULL: try again until it is accepted (30 s in all). */
-static int drain(tr_engine *eng)
-{
-    int rc = TR_EFULL;
-    for (unsigned i = 0; i < 3000 && rc == TR_EFULL; i++)
-        if ((rc = tr_bus_sync(tr_engine_bus(eng), 30000)) == TR_EFULL)
-            tr__bench_sleep_ms(10);
-    for (unsigned i = 0; i < 3000 && rc == 0; i++)
-        if ((rc = tr_state_sync(tr_engine_state(eng), 30000)) != TR_EFULL)
-            break;
-        else
-            tr__bench_sleep_ms(10);
-    return rc;
-}
 
 /* workflows x per_wf executions; fills f[F_*].  Returns 0; 1 when events were
  * missing (figures filled, f[F_LOST] > 0); -1 after saying why (no figures). */
@@ -285,7 +269,7 @@ static int run_once(const char *what, uint32_t workflows, uint32_t per_wf, doubl
                 tr_strerror(rc));
         goto out;
     }
-    if ((rc = drain(eng)) != 0) {
+    if ((rc = tr__bench_engine_drain(eng)) != 0) {
         fprintf(stderr, "bench workflow: %s: bus or state store did not drain: %s\n", what,
                 tr_strerror(rc));
         goto out;
