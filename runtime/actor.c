@@ -355,9 +355,8 @@ static void dispatch(tr_ctx *ctx, tr__actor *a, const tr_msg *m)
 }
 
 /* Take (and clear) the list of actors muted on `a`, then schedule them. */
-static void unmute_all(tr_runtime *rt, tr__worker *w, tr__actor *a)
+static void unmute_all(tr_runtime *rt, tr__worker *w, tr__actor_ext *x)
 {
-    tr__actor_ext *x = tr__actor_ext_peek(a);
     if (x == NULL || !tr__load_u32_acquire(&x->has_muted))
         return;
     pthread_mutex_lock(&x->mute_lock);
@@ -482,10 +481,15 @@ void tr__actor_run(tr__worker *w, tr__actor *a)
         return;
     }
 
+    /* Read what we need of the slot before retiring: once COUNT reaches 0
+     * the actor may be scheduled -- and stopped, and its slot reused --
+     * elsewhere.  The extension outlives every life of the slot. */
+    uint32_t half = a->capacity / 2;
+    tr__actor_ext *x = tr__actor_ext_peek(a);
     uint64_t old = tr__faa_u64(&a->ctl, -(uint64_t)retire);
     uint32_t left = TR__CTL_COUNT(old) - retire;
-    if (left <= a->capacity / 2 && tr__actor_ext_peek(a) != NULL)
-        unmute_all(rt, w, a);
+    if (left <= half)
+        unmute_all(rt, w, x);
     if (left > 0)
         tr__reschedule(w, a);
 }
@@ -518,7 +522,7 @@ static void finish_stop(tr__worker *w, tr__actor *a, uint32_t retire)
         a->state = NULL;
         tr__ask_clear(rt, a);
         tr__monitor_notify(rt, a, reason);
-        unmute_all(rt, w, a);
+        unmute_all(rt, w, tr__actor_ext_peek(a));
         counter_add(&w->stopped, 1);
     }
     tr__mpsc_ref mb = tr__mbox_of(a);
