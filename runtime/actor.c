@@ -75,9 +75,10 @@ static int spawn(tr_runtime *rt, tr__worker *w, const tr_actor_ops *ops,
     }
     uint32_t cap = round_capacity(opts && opts->mailbox ? opts->mailbox
                                                         : rt->default_mailbox);
-    a->policy = opts ? (uint8_t)opts->policy : TR_MBOX_REJECT;
-    a->capacity = cap;
-    a->hard_limit = a->policy == TR_MBOX_BACKPRESSURE ? cap * 2 : cap;
+    uint32_t policy = opts ? (uint32_t)opts->policy : TR_MBOX_REJECT;
+    tr__store_u32_relaxed(&a->policy, policy);
+    tr__store_u32_relaxed(&a->capacity, cap);
+    tr__store_u32_relaxed(&a->hard_limit, policy == TR_MBOX_BACKPRESSURE ? cap * 2 : cap);
     a->ops = ops;
     a->state = state;
     a->flags = 0; /* a->ext persists across lives: see tr__actor_ext_reset */
@@ -204,8 +205,7 @@ int tr__deliver(tr_runtime *rt, tr_ctx *ctx, tr_actor_ref to,
      * pushed the actor may stop and the slot may start a new life, so
      * nothing of the slot is read after the push. */
     uint64_t c = tr__load_u64_acquire(&a->ctl);
-    uint32_t capacity, hard_limit;
-    uint8_t policy;
+    uint32_t capacity, hard_limit, policy;
     for (;;) {
         if (TR__CTL_GEN(c) != to.gen || (c & TR__CTL_CLOSED)) {
             e->msg.payload = NULL; /* not referenced yet */
@@ -213,9 +213,9 @@ int tr__deliver(tr_runtime *rt, tr_ctx *ctx, tr_actor_ref to,
             count_failure(rt, w, TR_EDEAD);
             return TR_EDEAD;
         }
-        capacity = a->capacity;
-        hard_limit = a->hard_limit;
-        policy = a->policy;
+        capacity = tr__load_u32_relaxed(&a->capacity);
+        hard_limit = tr__load_u32_relaxed(&a->hard_limit);
+        policy = tr__load_u32_relaxed(&a->policy);
         if (TR__CTL_COUNT(c) >= hard_limit && !internal) {
             e->msg.payload = NULL; /* not referenced yet */
             tr__env_free(w, e);
@@ -402,7 +402,7 @@ static bool mute_on(tr__actor *a, tr__actor *target, uint32_t gen)
      * took the lock before we added ourselves), nobody would wake us. */
     uint64_t c = tr__load_u64_acquire(&target->ctl);
     bool stay = TR__CTL_GEN(c) == gen && !(c & TR__CTL_CLOSED) &&
-                TR__CTL_COUNT(c) > target->capacity / 2;
+                TR__CTL_COUNT(c) > tr__load_u32_relaxed(&target->capacity) / 2;
     if (!stay) {
         x->muted_len--;
         if (x->muted_len == 0)

@@ -88,10 +88,14 @@ typedef struct tr__actor {
      * read-only while the actor lives. */
     alignas(TR__CACHELINE) uint64_t ctl;
     tr__node *mb_head;   /* Vyukov producer end (exchange target)   */
+    /* capacity, hard_limit and policy are read by senders that may race a
+     * respawn of the slot (their CAS then fails): relaxed atomics, so the
+     * race is defined; the acquire load of ctl orders them for senders
+     * that succeed. */
     uint32_t capacity;   /* soft capacity (policy REJECT: the limit) */
     uint32_t hard_limit; /* COUNT never exceeds this                 */
-    uint8_t policy;
-    uint8_t pad1_[TR__CACHELINE - 8 - 8 - 4 - 4 - 1];
+    uint32_t policy;
+    uint8_t pad1_[TR__CACHELINE - 8 - 8 - 4 - 4 - 4];
 
     /* Line 2 -- owned by whichever worker runs the actor (the CTL protocol
      * guarantees one at a time), plus links used by the run queues. */
