@@ -333,6 +333,34 @@ int tr_engine_add_plan(tr_engine *e, tr_wf_plan *plan)
     return rc;
 }
 
+void tr_engine_workflows(tr_engine *e, tr_engine_wf_fn fn, void *arg)
+{
+    if (e == NULL || fn == NULL)
+        return;
+    pthread_mutex_lock(&e->lock);
+    size_t i = 0;
+    const char *k;
+    size_t kl;
+    tr__strval v;
+    while (tr__strmap_next(&e->workflows, &i, &k, &kl, &v))
+        fn(arg, ((tr__wf *)v.p)->plan);
+    pthread_mutex_unlock(&e->lock);
+}
+
+int tr_engine_plan_get(tr_engine *e, const char *workflow_id, tr_wf_plan **out)
+{
+    if (e == NULL || workflow_id == NULL || out == NULL)
+        return TR_EINVAL;
+    pthread_mutex_lock(&e->lock);
+    tr__strval *v = tr__strmap_get(&e->workflows, workflow_id, strlen(workflow_id));
+    tr_wf_plan *p = v ? tr_wf_plan_ref(((tr__wf *)v->p)->plan) : NULL;
+    pthread_mutex_unlock(&e->lock);
+    if (p == NULL)
+        return TR_ENOENT;
+    *out = p;
+    return 0;
+}
+
 /* ---------------------------------------------------------------------- */
 /* Executions                                                              */
 /* ---------------------------------------------------------------------- */

@@ -32,6 +32,7 @@ typedef struct tr__bot {
     char *id;
     pthread_mutex_t lock;
     tr_paper_book book;
+    double peak_pnl; /* high-water mark of realized P&L (drawdown) */
     bool traded;
 } tr__bot;
 

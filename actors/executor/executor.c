@@ -590,9 +590,17 @@ static int run_node_fn(tr_ctx *ctx, exec *x, uint32_t i, tr_node_result *r)
         pthread_mutex_lock(&bot->lock);
         env.book = &bot->book;
         int rc = tr_node_run(prep, &in, &env, r);
+        double drawdown = 0;
         if (rc == 0) {
             bot->traded = true;
             copy = bot->book;
+            /* Drawdown: the fall of realized P&L from its high-water mark,
+             * in percent of that mark (0 until the bot has been in profit;
+             * the paper book has no capital base to measure against). */
+            if (copy.realized_pnl > bot->peak_pnl)
+                bot->peak_pnl = copy.realized_pnl;
+            if (bot->peak_pnl > 0)
+                drawdown = (bot->peak_pnl - copy.realized_pnl) / bot->peak_pnl * 100.0;
         }
         pthread_mutex_unlock(&bot->lock);
         if (rc == 0) { /* outside the lock: encoding and a possible halt are slow */
@@ -600,6 +608,8 @@ static int run_node_fn(tr_ctx *ctx, exec *x, uint32_t i, tr_node_result *r)
             tr_emergency_risk_result rr;
             tr_paper_book_roll_day(&copy, env.now_ms);
             tr_emergency_check_risk_limit(wf->ctl, "daily_loss", copy.daily_pnl, 0,
+                                          x->eng->auto_halt, &rr);
+            tr_emergency_check_risk_limit(wf->ctl, "max_drawdown_percent", drawdown, 0,
                                           x->eng->auto_halt, &rr);
         }
         return rc;

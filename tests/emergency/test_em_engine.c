@@ -506,6 +506,45 @@ static void daily_loss(void **state)
     ex_close(&x, false);
 }
 
+/* Drawdown: realized P&L falling from its high-water mark by more than
+ * max_drawdown_percent halts the bot (auto_halt). */
+static void drawdown_10(tr_config *cfg)
+{
+    cfg->emergency.max_drawdown_percent = 10;
+    cfg->emergency.daily_loss_limit = -1e9; /* keep daily_loss out of it */
+    cfg->emergency.auto_halt = true;
+}
+
+static void drawdown(void **state)
+{
+    (void)state;
+    ex x;
+    ex_open(&x, NULL, drawdown_10);
+    /* win: +100 (buy 1 @ 100, sell 1 @ 200); lose: -20 (buy @ 200, sell @ 180) */
+    ex_add(&x, "{\"id\":\"win\",\"bot_id\":\"bot_d\",\"nodes\":["
+               "{\"id\":\"buy\",\"type\":\"trade\","
+               "\"config\":{\"side\":\"buy\",\"symbol\":\"D\",\"quantity\":1,\"price\":100}},"
+               "{\"id\":\"sell\",\"type\":\"trade\",\"depends_on\":[\"buy\"],"
+               "\"config\":{\"side\":\"sell\",\"symbol\":\"D\",\"quantity\":1,\"price\":200}}]}");
+    ex_add(&x, "{\"id\":\"lose\",\"bot_id\":\"bot_d\",\"nodes\":["
+               "{\"id\":\"buy\",\"type\":\"trade\","
+               "\"config\":{\"side\":\"buy\",\"symbol\":\"D\",\"quantity\":1,\"price\":200}},"
+               "{\"id\":\"sell\",\"type\":\"trade\",\"depends_on\":[\"buy\"],"
+               "\"config\":{\"side\":\"sell\",\"symbol\":\"D\",\"quantity\":1,\"price\":195}},"
+               "{\"id\":\"after\",\"type\":\"constant\",\"depends_on\":[\"sell\"],"
+               "\"config\":{\"value\":1}}]}");
+    tr_emergency_controller *bot = ctl_of(&x, "bot_d");
+    assert_int_equal(ex_run(&x, "win", NULL), TR_EXEC_COMPLETED);  /* peak +100 */
+    assert_int_equal(ex_run(&x, "lose", NULL), TR_EXEC_COMPLETED); /* +95: 5 % */
+    assert_true(tr_emergency_can_trade(bot));
+    assert_int_equal(ex_run(&x, "lose", NULL), TR_EXEC_COMPLETED); /* +90: 10 %, at the bound */
+    assert_true(tr_emergency_can_trade(bot));
+    assert_int_equal(ex_run(&x, "lose", NULL), TR_EXEC_HALTED);    /* +85: 15 % */
+    assert_false(tr_emergency_can_trade(bot));
+    assert_non_null(strstr(x.halt_reason, "max_drawdown_percent"));
+    ex_close(&x, false);
+}
+
 /* ---- f. persistence through the engine ---------------------------------- */
 
 static void persistence(void **state)
@@ -555,6 +594,7 @@ int main(void)
         cmocka_unit_test(halt_under_load), cmocka_unit_test(shutdown_refuses),
         cmocka_unit_test(bot_scope),       cmocka_unit_test(position_limit),
         cmocka_unit_test(daily_loss),      cmocka_unit_test(persistence),
+        cmocka_unit_test(drawdown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
