@@ -178,8 +178,13 @@ static size_t fmt_double_fast(char *out, double d)
         double m = a * p10[k];
         if (m >= 1e15)
             return 0;
-        uint64_t u = (uint64_t)m;
-        if ((double)u != m || m / p10[k] != a)
+        /* The nearest integer u, kept only if u / 10^k reads back as a:
+         * u < 2^53 and 10^k are exact, so the division is the correctly
+         * rounded value of the decimal u*10^-k -- exactly what strtod makes
+         * of the printed text.  (Rounding m rather than requiring it to be
+         * integral catches 50234.56, whose product with 100 is not.) */
+        uint64_t u = (uint64_t)llround(m);
+        if ((double)u / p10[k] != a)
             continue;
         while (k > 0 && u % 10 == 0) { /* no trailing zeros */
             u /= 10;

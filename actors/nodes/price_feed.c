@@ -18,6 +18,7 @@
  *   otherwise a tick: the first tick is `start` exactly, later ticks move
  *   the price by a lognormal step  price *= exp(volatility * z), z ~ N(0,1)
  *   (Box-Muller), so it stays > 0; volume is uniform in [500, 1500).
+ *   Outputs are quoted to exchange ticks: price to 0.01, volume to 0.0001.
  * Outputs: price, volume, timestamp (env->now_ms / 1000, seconds), tick (1
  * for the first tick) and symbol (a string output).
  */
@@ -131,8 +132,10 @@ int tr__node_run_feed(const tr_node_prep *p, tr_node_env *env, tr_node_result *o
     }
     st->ticks++;
     double volume = 500.0 + 1000.0 * tr_rng_unit(&st->walk_rng);
-    tr__node_add_num(out, "price", st->price);
-    tr__node_add_num(out, "volume", volume);
+    /* Quoted as an exchange would: the price to a tick of 0.01, the volume
+     * to 0.0001.  The walk itself keeps full precision. */
+    tr__node_add_num(out, "price", round(st->price * 100.0) / 100.0);
+    tr__node_add_num(out, "volume", round(volume * 10000.0) / 10000.0);
     tr__node_add_num(out, "timestamp", (double)env->now_ms / 1000.0);
     tr__node_add_int(out, "tick", (int64_t)st->ticks);
     tr__node_add_str(out, "symbol", f->symbol, strlen(f->symbol));

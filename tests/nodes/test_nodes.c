@@ -53,6 +53,9 @@ static void price_feed_walk_is_seeded(void **state)
     double u1 = tr_rng_unit(&s), u2 = tr_rng_unit(&s);
     double z = sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
     double p2 = 50000.0 * exp(0.01 * z);
+    /* Quoted to exchange ticks: price 0.01, volume 0.0001. */
+    vol1 = round(vol1 * 10000.0) / 10000.0;
+    p2 = round(p2 * 100.0) / 100.0;
 
     assert_int_equal(run(&a, "f"), 0);
     assert_true(num(&a, "f", "price") == 50000.0);
