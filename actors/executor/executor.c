@@ -38,44 +38,9 @@
 #include <string.h>
 
 #include "actors/executor/exec_internal.h"
+#include "actors/executor/exec_state.h"
 #include "troupe/log.h"
 
-enum { EX_START = 0x45580001u, EX_DUE = 0x45580002u, EX_FLUSH = 0x45580003u,
-       EX_JOB = 0x45580004u };
-enum { EX_F_READY = 1u << 8, EX_F_TIMEOUT = 2u << 8, EX_F_RETRY = 3u << 8 };
-#define EX_F_KIND 0xF00u
-#define NODE_BITS 20u
-#define NODE_MASK ((1u << NODE_BITS) - 1)
-
-enum { N_PENDING = 0, N_RUNNING, N_WAIT_RETRY, N_DONE, N_FAILED, N_SKIPPED };
-
-typedef struct exec {
-    tr_engine *eng;
-    tr__wf *wf;
-    char id[TR_EXEC_ID_MAX];
-    uint64_t corr;
-    tr_exec_done_fn done;
-    void *done_arg;
-    uint64_t t0_ns;
-    uint32_t n, terminal, timers, jobs;
-    bool over, done_called;
-    tr_exec_status status;
-    double duration_ms;
-    tr__outbox out;
-    uint64_t em_version; /* kill-switch version seen by the last node check */
-    uint64_t rng;
-    /* Per node, one allocation (see exec_init). */
-    uint8_t *st;
-    uint8_t *trial; /* the running attempt holds its breaker's half-open trial */
-    tr_wheel_timer *tm; /* the node's pending wheel timer, when tm_live   */
-    uint8_t *tm_live;
-    uint32_t *waiting;
-    uint16_t *attempt, *gen;
-    uint64_t *node_t0;
-    uint32_t *stack;
-    tr_node_result *res;
-    const tr_node_result **done_res; /* NULL until the node completed */
-} exec;
 
 static int exec_init(tr_runtime *rt, void *state, void *arg)
 {
@@ -147,126 +112,15 @@ static void exec_stop(tr_ctx *ctx, void *state, int reason)
     tr__wf_unref(x->wf);
 }
 
-/* Milliseconds since t0, to the microsecond (a whole number of µs also
- * prints short and fast in JSON). */
-static double ms_since(uint64_t t0_ns)
-{
-    return (double)((tr__mono_ns() - t0_ns) / 1000u) / 1000.0;
-}
 
 /* ---------------------------------------------------------------------- */
 /* Events                                                                  */
 /* ---------------------------------------------------------------------- */
 
-static void node_fields(tr_buf *b, const tr_wf_node *node)
-{
-    tr_mp_write_cstr(b, "node_id");
-    tr_mp_write_cstr(b, node->id);
-    tr_mp_write_cstr(b, "node_name");
-    tr_mp_write_cstr(b, node->name);
-    tr_mp_write_cstr(b, "node_category");
-    tr_mp_write_cstr(b, tr_wf_category_name(node->category));
-}
 
-static void emit_node(tr_ctx *ctx, exec *x, uint32_t i, const char *type)
-{
-    const tr_wf_node *node = tr_wf_plan_node(x->wf->plan, i);
-    const tr_node_result *r = &x->res[i];
-    bool started = strcmp(type, "node_started") == 0;
-    bool completed = strcmp(type, "node_completed") == 0;
-    bool skipped = strcmp(type, "node_skipped") == 0;
-    /* A trading node's start names the kill-switch version its check saw,
-     * so "no trade started after the halt" can be verified from events. */
-    bool em = started && tr_wf_category_trades(node->category);
-    uint32_t extra = 3 + (skipped ? 0 : 1) + (completed ? 3 : 0) +
-                     (!started && !completed && !skipped ? 3 : 0) + (em ? 1 : 0);
-    tr_buf *b = tr__ev_begin(x->wf, x->id, type, extra);
-    if (b == NULL)
-        return;
-    node_fields(b, node);
-    if (!skipped) {
-        tr_mp_write_cstr(b, "attempt");
-        tr_mp_write_uint(b, x->attempt[i]);
-    }
-    if (em) {
-        tr_mp_write_cstr(b, "emergency_version");
-        tr_mp_write_uint(b, x->em_version);
-    }
-    if (completed) {
-        tr_mp_write_cstr(b, "duration_ms");
-        tr_mp_write_double(b, ms_since(x->node_t0[i]));
-        tr_mp_write_cstr(b, "status");
-        tr_mp_write_cstr(b, "success");
-        tr_mp_write_cstr(b, "outputs");
-        tr_node_result_write_outputs(b, r);
-    } else if (!started && !skipped) { /* node_failed, node_retrying */
-        tr_mp_write_cstr(b, "error");
-        tr_mp_write_cstr(b, r->error);
-        tr_mp_write_cstr(b, "error_type");
-        tr_mp_write_cstr(b, r->error_type ? r->error_type : "Error");
-        tr_mp_write_cstr(b, "duration_ms");
-        tr_mp_write_double(b, ms_since(x->node_t0[i]));
-    }
-    tr__ev_publish(ctx, x->eng, &x->out, b);
-}
 
-static void emit_retrying(tr_ctx *ctx, exec *x, uint32_t i, uint64_t wait_ms)
-{
-    const tr_wf_node *node = tr_wf_plan_node(x->wf->plan, i);
-    const tr_node_result *r = &x->res[i];
-    tr_buf *b = tr__ev_begin(x->wf, x->id, "node_retrying", 7);
-    if (b == NULL)
-        return;
-    node_fields(b, node);
-    tr_mp_write_cstr(b, "attempt");
-    tr_mp_write_uint(b, x->attempt[i]);
-    tr_mp_write_cstr(b, "error");
-    tr_mp_write_cstr(b, r->error);
-    tr_mp_write_cstr(b, "error_type");
-    tr_mp_write_cstr(b, r->error_type ? r->error_type : "Error");
-    tr_mp_write_cstr(b, "retry_in_ms");
-    tr_mp_write_uint(b, wait_ms);
-    tr__ev_publish(ctx, x->eng, &x->out, b);
-}
 
-/* The execution's result object (state key ...:result), as JSON text. */
-static void write_result(exec *x, tr_buf *mp, const char *status, double dur,
-                         const char *error, const char *error_type,
-                         const char *failed_node)
-{
-    uint32_t ndone = 0;
-    for (uint32_t i = 0; i < x->n; i++)
-        ndone += x->st[i] == N_DONE;
-    tr_mp_write_map(mp, 3 + (error ? 3 : 0));
-    tr_mp_write_cstr(mp, "status");
-    tr_mp_write_cstr(mp, status);
-    tr_mp_write_cstr(mp, "duration_ms");
-    tr_mp_write_double(mp, dur);
-    tr_mp_write_cstr(mp, "outputs");
-    tr_mp_write_map(mp, ndone);
-    for (uint32_t i = 0; i < x->n; i++) {
-        if (x->st[i] != N_DONE)
-            continue;
-        tr_mp_write_cstr(mp, tr_wf_plan_node(x->wf->plan, i)->id);
-        tr_node_result_write_outputs(mp, &x->res[i]);
-    }
-    if (error) {
-        tr_mp_write_cstr(mp, "error");
-        tr_mp_write_cstr(mp, error);
-        tr_mp_write_cstr(mp, "error_type");
-        tr_mp_write_cstr(mp, error_type ? error_type : "Error");
-        tr_mp_write_cstr(mp, "node_id");
-        tr_mp_write_cstr(mp, failed_node);
-    }
-}
 
-/* A state store request through the outbox. */
-static void state_write(tr_ctx *ctx, exec *x, uint32_t type, const tr_state_req *req)
-{
-    tr_payload *p;
-    if (tr_state_req_encode(type, req, &p) == 0)
-        tr__outbox_send(&x->out, ctx, tr_state_ref(x->eng->state), type, 0, p);
-}
 
 /* After the end: report once every event is out, stop once nothing of
  * ours (timer, queued send) is left. */
@@ -300,7 +154,7 @@ static void finish(tr_ctx *ctx, exec *x, tr_exec_status status, uint32_t failed,
     if (x->over)
         return;
     x->over = true;
-    double dur = ms_since(x->t0_ns);
+    double dur = tr__ex_ms_since(x->t0_ns);
     const char *sname = tr_exec_status_name(status);
     bool halted = status == TR_EXEC_HALTED;
     const tr_node_result *fr =
@@ -339,7 +193,7 @@ static void finish(tr_ctx *ctx, exec *x, tr_exec_status status, uint32_t failed,
     tr_buf mp, js;
     tr_buf_init(&mp);
     tr_buf_init(&js);
-    write_result(x, &mp, sname, dur, err, etype, fnode ? fnode : "");
+    tr__ex_write_result(x, &mp, sname, dur, err, etype, fnode ? fnode : "");
     tr_mp_val v;
     tr_state_req req = {.wf = x->wf->id, .exec = x->id, .status = sname};
     if (tr_buf_error(&mp) == 0 && tr_mp_read(mp.data, mp.len, &v, NULL) == 0 &&
@@ -347,7 +201,7 @@ static void finish(tr_ctx *ctx, exec *x, tr_exec_status status, uint32_t failed,
         req.value = (const char *)js.data;
         req.value_len = js.len;
     }
-    state_write(ctx, x, TR_STATE_MSG_EXEC_END, &req);
+    tr__ex_state_write(ctx, x, TR_STATE_MSG_EXEC_END, &req);
     tr_buf_fini(&mp);
     tr_buf_fini(&js);
 
@@ -416,7 +270,7 @@ static void skip_from(tr_ctx *ctx, exec *x, uint32_t root)
             continue;
         x->st[d] = N_SKIPPED;
         x->terminal++;
-        emit_node(ctx, x, d, "node_skipped");
+        tr__ex_emit_node(ctx, x, d, "node_skipped");
         const tr_wf_node *dn = tr_wf_plan_node(x->wf->plan, d);
         for (uint32_t k = 0; k < dn->ndependants; k++)
             if (x->st[dn->dependants[k]] == N_PENDING && top < x->n)
@@ -453,7 +307,7 @@ static void node_succeeded(tr_ctx *ctx, exec *x, uint32_t i)
     x->st[i] = N_DONE;
     x->terminal++;
     x->done_res[i] = &x->res[i];
-    emit_node(ctx, x, i, "node_completed");
+    tr__ex_emit_node(ctx, x, i, "node_completed");
     const tr_wf_node *node = tr_wf_plan_node(x->wf->plan, i);
     if (x->res[i].skip_dependants) {
         skip_from(ctx, x, i);
@@ -500,126 +354,20 @@ static void attempt_over(tr_ctx *ctx, exec *x, uint32_t i, int rc)
                                             res->retry_exponential_base,
                                             res->retry_jitter, &x->rng);
         x->st[i] = N_WAIT_RETRY;
-        emit_retrying(ctx, x, i, wait);
+        tr__ex_emit_retrying(ctx, x, i, wait);
         if (arm(ctx, x, i, EX_F_RETRY, (double)wait) == 0)
             return;
         /* Could not arm the wait: the node fails now. */
     }
     x->st[i] = N_FAILED;
     x->terminal++;
-    emit_node(ctx, x, i, "node_failed");
+    tr__ex_emit_node(ctx, x, i, "node_failed");
     finish(ctx, x, TR_EXEC_FAILED, i, NULL);
 }
 
-/* Turn r into a failure of the given kind; the caller writes r->error. */
-static void fail_result(tr_node_result *r, int code, const char *type)
-{
-    r->status = code;
-    r->error_type = type;
-    r->noutputs = 0;
-    r->delay_ms = 0;
-    r->hang = false;
-    r->skip_dependants = false;
-}
 
-/* The pre-trade check: an order that would take the position's notional
- * past max_position_size is refused before anything is filled (orders that
- * reduce exposure always pass).  arg: the bot's controller. */
-static int pre_trade_check(void *arg, const tr_paper_book *book,
-                           const tr_paper_order *o, char *why, size_t why_cap)
-{
-    (void)book;
-    if (fabs(o->position_after) <= fabs(o->position_before))
-        return 0;
-    tr_emergency_risk_result rr;
-    int rc = tr_emergency_check_risk_limit(arg, "max_position_size",
-                                           fabs(o->position_after) * o->price, 0,
-                                           false, &rr);
-    if (rc == 0)
-        return 0;
-    snprintf(why, why_cap, "%s", rr.message);
-    return TR_ELIMIT;
-}
 
-/* The bot's book as JSON under bot:{bot_id}:book. */
-static void persist_book(tr_ctx *ctx, exec *x, const char *bot_id,
-                         const tr_paper_book *book)
-{
-    tr_buf js;
-    tr_buf_init(&js);
-    char key[200];
-    snprintf(key, sizeof(key), "bot:%s:book", bot_id);
-    if (tr_paper_book_to_json(&js, book) == 0) {
-        tr_state_req req = {.key = key, .value = (const char *)js.data,
-                            .value_len = js.len};
-        state_write(ctx, x, TR_STATE_MSG_SET, &req);
-    }
-    tr_buf_fini(&js);
-}
 
-static int run_node_fn(tr_ctx *ctx, exec *x, uint32_t i, tr_node_result *r)
-{
-    tr__wf *wf = x->wf;
-    const tr_node_prep *prep = &wf->preps[i];
-    tr_node_inputs in = {.plan = wf->plan, .results = x->done_res, .count = x->n};
-    tr_node_env env = {.now_ms = tr__wall_ms(), .feeds = wf->feeds, .nfeeds = wf->n};
-    if (wf->host[i] != NULL) {
-        const tr__host_type *h = wf->host[i];
-        r->status = 0;
-        r->error_type = NULL;
-        r->error[0] = '\0';
-        r->noutputs = 0;
-        r->delay_ms = 0;
-        r->hang = false;
-        r->skip_dependants = false;
-        r->text_len = 0;
-        int rc = h->fn(h->arg, prep->node, &in, &env, r);
-        r->status = rc;
-        return rc;
-    }
-    switch (prep->kind) {
-    case TR_NODE_PRICE_FEED: { /* the walk is shared by the workflow's runs */
-        pthread_mutex_lock(&wf->lock);
-        int rc = tr_node_run(prep, &in, &env, r);
-        pthread_mutex_unlock(&wf->lock);
-        return rc;
-    }
-    case TR_NODE_TRADE: { /* the book is the bot's */
-        tr__bot *bot = wf->bot;
-        tr_paper_book copy;
-        env.pre_trade = pre_trade_check;
-        env.pre_trade_arg = wf->ctl;
-        pthread_mutex_lock(&bot->lock);
-        env.book = &bot->book;
-        int rc = tr_node_run(prep, &in, &env, r);
-        double drawdown = 0;
-        if (rc == 0) {
-            bot->traded = true;
-            copy = bot->book;
-            /* Drawdown: the fall of realized P&L from its high-water mark,
-             * in percent of that mark (0 until the bot has been in profit;
-             * the paper book has no capital base to measure against). */
-            if (copy.realized_pnl > bot->peak_pnl)
-                bot->peak_pnl = copy.realized_pnl;
-            if (bot->peak_pnl > 0)
-                drawdown = (bot->peak_pnl - copy.realized_pnl) / bot->peak_pnl * 100.0;
-        }
-        pthread_mutex_unlock(&bot->lock);
-        if (rc == 0) { /* outside the lock: encoding and a possible halt are slow */
-            persist_book(ctx, x, bot->id, &copy);
-            tr_emergency_risk_result rr;
-            tr_paper_book_roll_day(&copy, env.now_ms);
-            tr_emergency_check_risk_limit(wf->ctl, "daily_loss", copy.daily_pnl, 0,
-                                          x->eng->auto_halt, &rr);
-            tr_emergency_check_risk_limit(wf->ctl, "max_drawdown_percent", drawdown, 0,
-                                          x->eng->auto_halt, &rr);
-        }
-        return rc;
-    }
-    default:
-        return tr_node_run(prep, &in, &env, r);
-    }
-}
 
 /* The kill switch said no: end as halted, naming the reason of whichever
  * controller is the more restrictive -- the bot's own or the global one
@@ -665,7 +413,7 @@ static void start_blocking(tr_ctx *ctx, exec *x, uint32_t i, double timeout_ms)
         return;
     }
     free(j);
-    fail_result(r, rc, "ResourceExhausted");
+    tr__ex_fail_result(r, rc, "ResourceExhausted");
     snprintf(r->error, sizeof(r->error), "the blocking pool cannot take node '%s': %s",
              tr_wf_plan_node(x->wf->plan, i)->id, tr_strerror(rc));
     attempt_over(ctx, x, i, rc);
@@ -704,7 +452,7 @@ static void start_node(tr_ctx *ctx, exec *x, uint32_t i)
     x->st[i] = N_RUNNING;
     x->node_t0[i] = tr__mono_ns();
     x->em_version = em_version;
-    emit_node(ctx, x, i, "node_started");
+    tr__ex_emit_node(ctx, x, i, "node_started");
 
     int bi = breaker_index(x, i);
     if (bi >= 0) {
@@ -714,7 +462,7 @@ static void start_node(tr_ctx *ctx, exec *x, uint32_t i)
                       tr_breaker_state_of(&wf->breakers[bi]) == TR_BREAKER_HALF_OPEN;
         pthread_mutex_unlock(&wf->lock);
         if (allow != 0) {
-            fail_result(r, TR_EAGAIN, TR_BREAKER_ERROR_TYPE);
+            tr__ex_fail_result(r, TR_EAGAIN, TR_BREAKER_ERROR_TYPE);
             snprintf(r->error, sizeof(r->error), "circuit breaker for '%s' is open",
                      wf->services[bi]);
             attempt_over(ctx, x, i, TR_EAGAIN);
@@ -727,11 +475,11 @@ static void start_node(tr_ctx *ctx, exec *x, uint32_t i)
         start_blocking(ctx, x, i, timeout_ms);
         return;
     }
-    int rc = run_node_fn(ctx, x, i, r);
+    int rc = tr__ex_run_node_fn(ctx, x, i, r);
     if (r->hang || r->delay_ms >= timeout_ms) {
         if (arm(ctx, x, i, EX_F_TIMEOUT, timeout_ms) == 0)
             return;
-        fail_result(r, TR_ENOMEM, "MemoryError");
+        tr__ex_fail_result(r, TR_ENOMEM, "MemoryError");
         snprintf(r->error, sizeof(r->error), "cannot arm the node's timer");
         attempt_over(ctx, x, i, TR_ENOMEM);
         return;
@@ -739,7 +487,7 @@ static void start_node(tr_ctx *ctx, exec *x, uint32_t i)
     if (r->delay_ms > 0) {
         if (arm(ctx, x, i, EX_F_READY, r->delay_ms) == 0)
             return;
-        fail_result(r, TR_ENOMEM, "MemoryError");
+        tr__ex_fail_result(r, TR_ENOMEM, "MemoryError");
         snprintf(r->error, sizeof(r->error), "cannot arm the node's timer");
         rc = TR_ENOMEM;
     }
@@ -765,7 +513,7 @@ static void on_due(tr_ctx *ctx, exec *x, const tr_msg *m)
     case EX_F_TIMEOUT:
         if (x->st[i] == N_RUNNING) {
             const tr_wf_node *node = tr_wf_plan_node(x->wf->plan, i);
-            fail_result(&x->res[i], TR_ETIMEDOUT, "TimeoutError");
+            tr__ex_fail_result(&x->res[i], TR_ETIMEDOUT, "TimeoutError");
             snprintf(x->res[i].error, sizeof(x->res[i].error),
                      "node '%s' timed out after %g s", node->id,
                      node->timeout_s > 0 ? node->timeout_s
@@ -785,7 +533,7 @@ static void on_start(tr_ctx *ctx, exec *x)
 {
     x->t0_ns = tr__mono_ns();
     tr_state_req req = {.wf = x->wf->id, .exec = x->id, .cap = x->eng->history_cap};
-    state_write(ctx, x, TR_STATE_MSG_EXEC_BEGIN, &req);
+    tr__ex_state_write(ctx, x, TR_STATE_MSG_EXEC_BEGIN, &req);
     if (!tr_emergency_can_operate(x->wf->ctl)) { /* refused before it starts */
         halt_execution(ctx, x, UINT32_MAX);
         return;
