@@ -104,6 +104,15 @@ TR_EXTERN int tr_engine_register_node(tr_engine *e, const tr_node_type *desc,
  * TR_ENOMEM, or tr_node_prepare's error for a node. */
 TR_EXTERN int tr_engine_add_plan(tr_engine *e, tr_wf_plan *plan);
 
+/* Visit every registered workflow's plan (fn runs under the engine's lock:
+ * quick, and no engine calls from it; the plan is borrowed for the call). */
+typedef void (*tr_engine_wf_fn)(void *arg, const tr_wf_plan *plan);
+TR_EXTERN void tr_engine_workflows(tr_engine *e, tr_engine_wf_fn fn, void *arg);
+
+/* A new reference to workflow_id's plan (tr_wf_plan_free it), or TR_ENOENT. */
+TR_EXTERN int tr_engine_plan_get(tr_engine *e, const char *workflow_id,
+                                 tr_wf_plan **out);
+
 /* Called once per execution when it ends (on a worker; quick, no blocking).
  * exec_id is valid during the call only. */
 typedef void (*tr_exec_done_fn)(void *arg, const char *exec_id,

@@ -22,5 +22,6 @@
 #include "troupe/state.h"
 #include "troupe/engine.h"
 #include "troupe/emergency.h"
+#include "troupe/serve.h"
 
 #endif /* TROUPE_TROUPE_H */
