@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PKGS=(
-  build-essential cmake pkg-config
+  build-essential cmake pkg-config python3
   libck-dev libuv1-dev libmsgpack-dev libjansson-dev
   libhiredis-dev libwebsockets-dev libcmocka-dev
 )
