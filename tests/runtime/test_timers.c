@@ -20,6 +20,8 @@ static uint64_t mono_ms(void)
 
 typedef struct tick_log {
     latch got;
+    uint64_t ticks7;   /* messages with corr_id 7 (atomic) */
+    uint64_t markers;  /* messages with corr_id 999 (atomic) */
     uint64_t tags[64];
     uint64_t at[64];
     int n;
@@ -34,6 +36,13 @@ static int ptr_init(tr_runtime *rt, void *state, void *arg)
 static int tick_receive(tr_ctx *ctx, void *state, const tr_msg *m)
 {
     tick_log *t = *(tick_log **)state;
+    if (m->corr_id == 7)
+        __atomic_fetch_add(&t->ticks7, 1, __ATOMIC_RELAXED);
+    if (m->corr_id == 999) {
+        __atomic_fetch_add(&t->markers, 1, __ATOMIC_RELAXED);
+        latch_add(&t->got, 1);
+        return 0;
+    }
     if (t->n < 64) {
         t->tags[t->n] = m->corr_id;
         t->at[t->n] = mono_ms();
@@ -81,13 +90,23 @@ static void periodic_timer_ticks_until_cancelled(void **s)
     assert_ok(tr_send_after(rt, 5, 5, a, &args, &t));
     assert_true(latch_wait(&log.got, 5) >= 5);
     tr_timer_cancel(t);
-    /* Ticks already delivered (and at most one delivery under way when
-     * cancel was called) land within the first window; in the second,
-     * twelve periods long, nothing new may arrive. */
-    sleep_ms(100);
-    uint64_t settled = latch_get(&log.got);
+    /* A marker sent after cancel queues behind every tick delivered before
+     * it; at most one delivery that was under way when cancel was called
+     * may land later.  Twelve periods on, a second marker: no tick may have
+     * come in between beyond that one.  (No time window is relied on.) */
+    tr_send_args marker = {.type = MSG_TICK, .corr_id = 999};
+    assert_ok(tr_send_msg(rt, a, &marker));
+    for (int i = 0; i < RT_WAIT_MS && __atomic_load_n(&log.markers, __ATOMIC_RELAXED) < 1; i++)
+        sleep_ms(1);
+    assert_int_equal(__atomic_load_n(&log.markers, __ATOMIC_RELAXED), 1);
+    uint64_t ticks1 = __atomic_load_n(&log.ticks7, __ATOMIC_RELAXED);
     sleep_ms(60);
-    assert_int_equal(latch_get(&log.got), settled);
+    assert_ok(tr_send_msg(rt, a, &marker));
+    for (int i = 0; i < RT_WAIT_MS && __atomic_load_n(&log.markers, __ATOMIC_RELAXED) < 2; i++)
+        sleep_ms(1);
+    assert_int_equal(__atomic_load_n(&log.markers, __ATOMIC_RELAXED), 2);
+    uint64_t ticks2 = __atomic_load_n(&log.ticks7, __ATOMIC_RELAXED);
+    assert_true(ticks2 - ticks1 <= 1);
     assert_int_equal(tr_send_after(rt, 5, 5, a, &args, NULL), TR_EINVAL);
     assert_int_equal(tr_runtime_free(rt, 10000), 0);
     latch_destroy(&log.got);
