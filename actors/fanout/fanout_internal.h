@@ -45,12 +45,19 @@ typedef struct tr__http_resp {
     size_t body_len;
 } tr__http_resp;
 
+struct tr__ws_hub;
+struct lws_context;
+
 /* What the handlers need from the server. */
 typedef struct tr__api {
     tr_engine *engine;
     const char *auth_token; /* "" = no auth */
     uint64_t started_ms;    /* monotonic, for uptime */
+    struct tr__ws_hub *ws;  /* the /ws fan-out (ws_hub.h), owned by the server */
 } tr__api;
+
+/* The api of the server owning ctx (http_server.c; service thread). */
+tr__api *tr__serve_api(struct lws_context *ctx);
 
 /* Route req and fill resp (always: errors become JSON error bodies; out of
  * memory becomes a 500 with a static-free empty body). */
@@ -65,5 +72,9 @@ void tr__api_metrics(const tr__api *api, tr__http_resp *resp);
 
 /* Monotonic milliseconds. */
 uint64_t tr__serve_mono_ms(void);
+
+/* Whether got equals the configured token, in time that depends only on the
+ * token's length (no early exit on the first differing byte). */
+bool tr__token_eq(const char *want, const char *got);
 
 #endif

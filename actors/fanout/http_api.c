@@ -53,18 +53,20 @@ static const char *arg_get(const tr__http_req *req, const char *name)
     return NULL;
 }
 
+bool tr__token_eq(const char *want, const char *got)
+{
+    size_t n = strlen(want), m = strlen(got);
+    unsigned diff = (unsigned)(n ^ m);
+    for (size_t i = 0; i < n; i++) /* constant time in the token's length */
+        diff |= (unsigned char)want[i] ^ (unsigned char)(i < m ? got[i] : 0);
+    return diff == 0;
+}
+
 static bool authorized(const tr__api *api, const tr__http_req *req)
 {
     if (api->auth_token == NULL || api->auth_token[0] == '\0')
         return true;
-    if (strncmp(req->auth, "Bearer ", 7) != 0)
-        return false;
-    const char *got = req->auth + 7;
-    size_t n = strlen(api->auth_token), m = strlen(got);
-    unsigned diff = (unsigned)(n ^ m);
-    for (size_t i = 0; i < n; i++) /* constant time in the token's length */
-        diff |= (unsigned char)api->auth_token[i] ^ (unsigned char)(i < m ? got[i] : 0);
-    return diff == 0;
+    return strncmp(req->auth, "Bearer ", 7) == 0 && tr__token_eq(api->auth_token, req->auth + 7);
 }
 
 /* The request body as a JSON object, or NULL after a 400. */

@@ -16,8 +16,10 @@
  * the connection closed), hands a tr__http_req to http_api.c, writes the
  * headers and then the body in chunks from HTTP_WRITEABLE, and finally
  * lws_http_transaction_completed keeps the connection alive for the next
- * request.  WebSocket / Socket.IO protocols are appended to the same list
- * later, so they share the port and the service thread.
+ * request.  protocols[1] ("troupe-ws", ws_conn.c) is the /ws fan-out, made
+ * the vhost's default WebSocket protocol by tr__ws_pvo; its hub (ws_hub.c)
+ * lives in api.ws, is fed by a bus callback and is drained on this thread.
+ * Socket.IO will join the same list, so all share the port and the thread.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -36,6 +38,7 @@
 #include <libwebsockets.h>
 
 #include "actors/fanout/fanout_internal.h"
+#include "actors/fanout/ws_hub.h"
 
 #define CHUNK 4096
 
@@ -105,6 +108,9 @@ static int handle(struct lws *wsi, tr_serve *srv, session *s)
         s->req.body = s->body;
         s->req.body_len = s->body_len;
         tr__api_handle(&srv->api, &s->req, &s->resp);
+        if (s->resp.status == 200 && strcmp(s->req.path, "/metrics") == 0)
+            s->resp.body_len =
+                tr__ws_metrics_append(srv->api.ws, &s->resp.body, s->resp.body_len);
     }
     return respond(wsi, s);
 }
@@ -226,13 +232,15 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
 
 static const struct lws_protocols protocols[] = {
     {"http", http_cb, sizeof(session), 0, 0, NULL, 0},
+    {TR__WS_PROTOCOL_NAME, tr__ws_callback, sizeof(tr__ws_conn), 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
 static void *service_main(void *arg)
 {
     tr_serve *srv = arg;
-    while (!atomic_load(&srv->stop))
+    /* after stop: until the /ws clients got their 1001 (bounded, ws_hub.c) */
+    while (!atomic_load(&srv->stop) || !tr__ws_hub_drained(srv->api.ws))
         if (lws_service(srv->ctx, 0) < 0)
             break;
     return NULL;
@@ -328,6 +336,11 @@ int tr_serve_start(tr_serve **out, const tr_serve_opts *opts)
     srv->api.engine = opts->engine;
     srv->api.auth_token = srv->token;
     srv->api.started_ms = tr__serve_mono_ms();
+    if (tr__ws_hub_new(&srv->api.ws, opts->engine, cfg) != 0) {
+        free(srv->token);
+        free(srv);
+        return TR_ENOMEM;
+    }
     atomic_init(&srv->stop, false);
 
     lws_set_log_level(LLL_ERR, NULL);
@@ -337,6 +350,7 @@ int tr_serve_start(tr_serve **out, const tr_serve_opts *opts)
     bool any = strcmp(srv->iface, "0.0.0.0") == 0 || strcmp(srv->iface, "*") == 0;
     info.iface = any ? NULL : srv->iface;
     if (port != 0 && !bindable(info.iface, port, v6)) {
+        tr__ws_hub_free(srv->api.ws);
         free(srv->token);
         free(srv);
         return TR_EIO;
@@ -345,22 +359,33 @@ int tr_serve_start(tr_serve **out, const tr_serve_opts *opts)
     info.user = srv;
     info.options = v6 ? 0 : LWS_SERVER_OPTION_DISABLE_IPV6;
     info.vhost_name = "troupe";
+    info.pvo = &tr__ws_pvo;
     srv->ctx = lws_create_context(&info);
     if (srv->ctx == NULL) {
+        tr__ws_hub_free(srv->api.ws);
         free(srv->token);
         free(srv);
         return TR_EIO;
     }
     struct lws_vhost *vh = lws_get_vhost_by_name(srv->ctx, "troupe");
     srv->port = vh ? lws_get_vhost_listen_port(vh) : -1;
-    if (srv->port <= 0 || pthread_create(&srv->thread, NULL, service_main, srv) != 0) {
+    if (srv->port <= 0 || tr__ws_hub_attach(srv->api.ws, srv->ctx) != 0 ||
+        pthread_create(&srv->thread, NULL, service_main, srv) != 0) {
+        tr__ws_hub_begin_stop(srv->api.ws);
         lws_context_destroy(srv->ctx);
+        tr__ws_hub_free(srv->api.ws);
         free(srv->token);
         free(srv);
         return TR_EIO;
     }
     *out = srv;
     return 0;
+}
+
+tr__api *tr__serve_api(struct lws_context *ctx)
+{
+    tr_serve *srv = lws_context_user(ctx);
+    return srv ? &srv->api : NULL;
 }
 
 int tr_serve_port(const tr_serve *srv)
@@ -372,12 +397,14 @@ int tr_serve_stop(tr_serve *srv)
 {
     if (srv == NULL)
         return 0;
+    tr__ws_hub_begin_stop(srv->api.ws); /* no bus callback after this */
     atomic_store(&srv->stop, true);
     lws_cancel_service(srv->ctx);
     pthread_join(srv->thread, NULL);
     /* The service thread is gone: destroying here closes the listener and
      * every connection (their sessions are freed through CLOSED_HTTP). */
     lws_context_destroy(srv->ctx);
+    tr__ws_hub_free(srv->api.ws);
     free(srv->token);
     free(srv);
     return 0;

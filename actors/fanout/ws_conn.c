@@ -1,0 +1,487 @@
+/*
+ * actors/fanout/ws_conn.c -- one /ws connection: handshake, ops, send queue.
+ *
+ * Design.  The lws protocol "troupe-ws" (the vhost default for upgrades
+ * without a subprotocol) keeps a tr__ws_conn as per-session data.  lws asks
+ * that default protocol to vet the upgrade (CONFIRM_UPGRADE: path /ws,
+ * bearer token or ?token=, Origin allow-list) while it is still HTTP, so a
+ * refused client gets a plain HTTP 401/403/404.  Inbound text messages are reassembled (capped at
+ * server.max_payload: beyond it the connection is closed 1009), rate limited
+ * (server.rate_limit msgs/s: error, then close 1008) and parsed with jansson
+ * into ops (subscribe / unsubscribe / publish).  Every answer is a frame
+ * queued on the same send queue as the events, so a client sees
+ * `subscribed`, then the replayed history, then live events, in order.
+ *
+ * Send queue.  A ring of frame references that grows on demand up to
+ * qmax (server.send_queue) for live events, plus headroom for answers and
+ * replay (history + 16).  WRITEABLE writes ONE frame and re-arms.  A live
+ * event that finds the queue full is dropped for this connection only: with
+ * slow_client=drop the missed seq range is remembered per room and sent as a
+ * `dropped` marker once the queue has drained; with slow_client=disconnect
+ * the connection is closed (1008) at once.  Nothing ever waits on a client.
+ *
+ * Ownership.  c->q slots and replayed frames hold frame references; c->rx,
+ * c->drops and c->q are malloc'd by the connection and freed on CLOSED.  The
+ * rooms in c->subs are the hub's (borrowed).  Service thread only.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "actors/fanout/fanout_internal.h"
+#include "actors/fanout/ws_hub.h"
+#include "troupe/bus.h"
+#include "troupe/codec.h"
+
+#define MAX_ERRORS 10   /* error answers before the connection is closed */
+#define DROPS_MAX 256   /* distinct rooms with pending drop ranges        */
+#define CONTROL_ROOM 16 /* queue headroom for answers                     */
+
+static const struct lws_protocol_vhost_options pvo_default = {NULL, NULL, "default", "1"};
+const struct lws_protocol_vhost_options tr__ws_pvo = {NULL, &pvo_default, TR__WS_PROTOCOL_NAME,
+                                                      ""};
+
+static void count(atomic_uint_fast64_t *v, int d)
+{
+    if (d >= 0)
+        atomic_fetch_add(v, (uint_fast64_t)d);
+    else
+        atomic_fetch_sub(v, (uint_fast64_t)-d);
+}
+
+static void schedule_close(tr__ws_conn *c, int code, const char *reason, bool now)
+{
+    if (c->close_code == 0 || now) {
+        c->close_code = code;
+        snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
+    }
+    c->kill |= now;
+    lws_callback_on_writable(c->wsi);
+}
+
+static void note_drop(tr__ws_conn *c, const tr__ws_frame *f)
+{
+    char room[TR__WS_ROOM_MAX];
+    snprintf(room, sizeof room, "%s%s", f->emergency ? "emergency" : "workflow:",
+             f->emergency ? "" : f->wf);
+    for (uint32_t i = 0; i < c->ndrops; i++)
+        if (strcmp(c->drops[i].room, room) == 0) {
+            if (f->seq < c->drops[i].from)
+                c->drops[i].from = f->seq;
+            if (f->seq > c->drops[i].to)
+                c->drops[i].to = f->seq;
+            return;
+        }
+    if (c->ndrops == DROPS_MAX)
+        return;
+    tr__ws_drop *nd = realloc(c->drops, (c->ndrops + 1) * sizeof(*nd));
+    if (nd == NULL)
+        return;
+    c->drops = nd;
+    snprintf(nd[c->ndrops].room, sizeof nd[c->ndrops].room, "%s", room);
+    nd[c->ndrops].from = nd[c->ndrops].to = f->seq;
+    c->ndrops++;
+}
+
+static bool grow(tr__ws_conn *c, uint32_t hard)
+{
+    uint32_t cap = c->qcap ? c->qcap * 2 : 64;
+    if (cap > hard)
+        cap = hard;
+    tr__ws_frame **n = malloc(cap * sizeof(*n));
+    if (n == NULL)
+        return false;
+    for (uint32_t i = 0; i < c->qlen; i++)
+        n[i] = c->q[(c->qhead + i) % c->qcap];
+    free(c->q);
+    c->q = n;
+    c->qcap = cap;
+    c->qhead = 0;
+    return true;
+}
+
+bool tr__ws_conn_push(tr__ws_conn *c, tr__ws_frame *f, bool control)
+{
+    tr__ws_hub *h = c->hub;
+    uint32_t hard = c->qmax + h->history + CONTROL_ROOM;
+    if (c->qlen >= (control ? hard : c->qmax) || (c->qlen == c->qcap && !grow(c, hard))) {
+        if (control) {
+            schedule_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "send queue full", true);
+            return false;
+        }
+        count(&h->st.frames_dropped, 1);
+        if (h->slow_disconnect) {
+            if (!c->kill) {
+                count(&h->st.slow_disconnects, 1);
+                schedule_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION,
+                               "slow client: send queue full", true);
+                /* a client that reads nothing never becomes writeable */
+                lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, 1);
+            }
+        } else {
+            note_drop(c, f);
+        }
+        return false;
+    }
+    c->q[(c->qhead + c->qlen++) % c->qcap] = tr__ws_frame_ref(f);
+    lws_callback_on_writable(c->wsi);
+    return true;
+}
+
+/* Queue {"event":ev,"data":data}; steals data. */
+static void answer(tr__ws_conn *c, const char *ev, json_t *data)
+{
+    json_t *j = json_pack("{s:s,s:o}", "event", ev, "data", data ? data : json_object());
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    tr__ws_frame *f = s ? tr__ws_frame_new(s, strlen(s)) : NULL;
+    if (f != NULL)
+        tr__ws_conn_push(c, f, true);
+    tr__ws_frame_unref(f);
+    free(s);
+    json_decref(j);
+}
+
+static void bad(tr__ws_conn *c, const char *op, const char *msg)
+{
+    count(&c->hub->st.bad_frames, 1);
+    json_t *d = json_pack("{s:s}", "error", msg);
+    if (d != NULL && op != NULL)
+        json_object_set_new(d, "op", json_string(op));
+    answer(c, "error", d);
+    if (++c->errors >= MAX_ERRORS)
+        schedule_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too many bad frames", false);
+}
+
+static void marker(tr__ws_conn *c, const char *room, uint64_t from, uint64_t to)
+{
+    answer(c, "dropped",
+           json_pack("{s:s,s:I,s:I}", "room", room, "from_seq", (json_int_t)from, "to_seq",
+                     (json_int_t)to));
+}
+
+/* The room an op names: "" + error text on failure. */
+static const char *room_of(json_t *j, bool one, char *room, const char **kind, const char **id)
+{
+    static const char *const keys[3] = {"workflow_id", "bot_id", "strategy_id"};
+    static const char *const prefix[3] = {"workflow:", "bot:", "strategy:"};
+    int found = 0;
+    for (int i = 0; i < 3; i++) {
+        json_t *v = json_object_get(j, keys[i]);
+        if (v == NULL)
+            continue;
+        const char *s = json_string_value(v);
+        if (s == NULL || s[0] == '\0' || strlen(s) >= TR__WS_ID_MAX)
+            return "ids must be non-empty strings of at most 127 bytes";
+        if (found++ == 0) {
+            snprintf(room, TR__WS_ROOM_MAX, "%s%s", prefix[i], s);
+            *kind = keys[i];
+            *id = s;
+        }
+    }
+    if (found == 0)
+        return "missing field: workflow_id, bot_id or strategy_id";
+    if (one && found > 1)
+        return "give exactly one of workflow_id, bot_id, strategy_id";
+    return NULL;
+}
+
+static void op_subscribe(tr__ws_conn *c, json_t *j, bool sub)
+{
+    const char *op = sub ? "subscribe" : "unsubscribe";
+    json_t *ch = json_object_get(j, "channel");
+    if (ch != NULL) {
+        if (!json_is_string(ch) || strcmp(json_string_value(ch), "emergency") != 0)
+            return bad(c, op, "unknown channel (only \"emergency\")");
+        c->emergency = sub;
+        return answer(c, sub ? "subscribed" : "unsubscribed",
+                      json_pack("{s:s}", "room", "emergency"));
+    }
+    char name[TR__WS_ROOM_MAX];
+    const char *kind, *id, *err = room_of(j, true, name, &kind, &id);
+    if (err != NULL)
+        return bad(c, op, err);
+    uint32_t at = c->nsubs;
+    for (uint32_t i = 0; i < c->nsubs; i++)
+        if (strcmp(c->subs[i]->name, name) == 0)
+            at = i;
+    if (!sub) {
+        if (at < c->nsubs) {
+            tr__ws_room_del_sub(c->subs[at], c);
+            c->subs[at] = c->subs[--c->nsubs];
+        }
+        return answer(c, "unsubscribed", json_pack("{s:s}", "room", name));
+    }
+    json_t *since = json_object_get(j, "since");
+    if (since != NULL && (!json_is_integer(since) || json_integer_value(since) < 0))
+        return bad(c, op, "since must be a non-negative integer");
+    if (since != NULL && strcmp(kind, "workflow_id") != 0)
+        return bad(c, op, "since is only supported with workflow_id (seq is per workflow)");
+    if (at == c->nsubs && c->nsubs == TR__WS_SUBS_MAX)
+        return bad(c, op, "too many subscriptions (max 64 per connection)");
+    tr__ws_room *r = tr__ws_room_get(c->hub, name, true);
+    if (r == NULL)
+        return bad(c, op, "too many rooms");
+    if (at == c->nsubs) {
+        if (tr__ws_room_add_sub(r, c) != 0)
+            return bad(c, op, "out of memory");
+        c->subs[c->nsubs++] = r;
+    }
+    answer(c, "subscribed", json_pack("{s:s,s:I}", "room", name, "seq", (json_int_t)r->last_seq));
+    if (since == NULL)
+        return;
+    uint64_t from = (uint64_t)json_integer_value(since);
+    if (r->hlen > 0 && r->hist[r->hhead]->seq > from + 1)
+        marker(c, name, from + 1, r->hist[r->hhead]->seq - 1); /* beyond history */
+    for (uint32_t i = 0; i < r->hlen; i++) {
+        tr__ws_frame *f = r->hist[(r->hhead + i) % r->hcap];
+        if (f->seq > from && !tr__ws_conn_push(c, f, true))
+            break;
+    }
+}
+
+static void op_publish(tr__ws_conn *c, json_t *j)
+{
+    char name[TR__WS_ROOM_MAX];
+    const char *kind, *id, *err = room_of(j, false, name, &kind, &id);
+    if (err != NULL)
+        return bad(c, "publish", err);
+    json_t *ev = json_object_get(j, "event");
+    if (!json_is_object(ev) || !json_is_string(json_object_get(ev, "type")))
+        return bad(c, "publish", "event must be an object with a string type");
+    json_t *copy = json_deep_copy(ev);
+    static const char *const keys[3] = {"workflow_id", "bot_id", "strategy_id"};
+    for (int i = 0; copy != NULL && i < 3; i++)
+        if (json_object_get(j, keys[i]) != NULL)
+            json_object_set(copy, keys[i], json_object_get(j, keys[i]));
+    char *text = copy ? json_dumps(copy, JSON_COMPACT) : NULL;
+    json_decref(copy);
+    tr_buf b;
+    tr_buf_init(&b);
+    tr_codec_error cerr;
+    tr_payload *p = NULL;
+    int rc = text ? tr_json_to_mp(&b, text, strlen(text), &cerr) : TR_ENOMEM;
+    if (rc == 0)
+        rc = tr_buf_finish(&b, &p);
+    tr_buf_fini(&b);
+    free(text);
+    if (rc == 0)
+        rc = tr_bus_publish(tr_engine_bus(c->hub->engine), TR_BUS_CH_WORKFLOW, p);
+    tr_payload_unref(p);
+    if (rc != 0)
+        return bad(c, "publish", "the bus refused the event");
+    answer(c, "published", json_pack("{s:s}", "room", name));
+}
+
+static void on_message(tr__ws_conn *c, const char *text, size_t len)
+{
+    tr__ws_hub *h = c->hub;
+    if (h->rate_limit > 0) {
+        uint64_t now = tr__serve_mono_ms();
+        if (now - c->win_ms >= 1000) {
+            c->win_ms = now;
+            c->win_n = 0;
+        }
+        if (++c->win_n > h->rate_limit) {
+            if (c->close_code == 0) {
+                bad(c, NULL, "rate limit exceeded");
+                schedule_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "rate limit exceeded",
+                               false);
+            }
+            return;
+        }
+    }
+    json_error_t jerr;
+    json_t *j = json_loadb(text, len, 0, &jerr);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return bad(c, NULL, "malformed frame: expected a JSON object");
+    }
+    const char *op = json_string_value(json_object_get(j, "op"));
+    if (op == NULL)
+        bad(c, NULL, "missing field: op");
+    else if (strcmp(op, "subscribe") == 0 || strcmp(op, "unsubscribe") == 0)
+        op_subscribe(c, j, op[0] == 's');
+    else if (strcmp(op, "publish") == 0)
+        op_publish(c, j);
+    else
+        bad(c, op, "unknown op");
+    json_decref(j);
+}
+
+static int on_receive(tr__ws_conn *c, const void *in, size_t len)
+{
+    if (c->rxlen + len > c->hub->max_payload) {
+        count(&c->hub->st.bad_frames, 1);
+        lws_close_reason(c->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+                         (unsigned char *)"frame too big", 13);
+        return -1;
+    }
+    if (c->rxlen + len + 1 > c->rxcap) {
+        size_t cap = c->rxcap ? c->rxcap : 1024;
+        while (cap < c->rxlen + len + 1)
+            cap *= 2;
+        char *n = realloc(c->rx, cap);
+        if (n == NULL)
+            return -1;
+        c->rx = n;
+        c->rxcap = cap;
+    }
+    memcpy(c->rx + c->rxlen, in, len);
+    c->rxlen += len;
+    if (!lws_is_final_fragment(c->wsi))
+        return 0;
+    size_t n = c->rxlen;
+    c->rxlen = 0;
+    on_message(c, c->rx, n);
+    return 0;
+}
+
+static int on_writeable(tr__ws_conn *c)
+{
+    if (c->kill || (c->close_code != 0 && c->qlen == 0)) {
+        lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
+                         (unsigned char *)c->close_reason, strlen(c->close_reason));
+        return -1;
+    }
+    if (c->qlen == 0 && c->ndrops > 0) {
+        uint32_t n = c->ndrops;
+        c->ndrops = 0;
+        for (uint32_t i = 0; i < n; i++)
+            marker(c, c->drops[i].room, c->drops[i].from, c->drops[i].to);
+    }
+    if (c->qlen == 0)
+        return 0;
+    tr__ws_frame *f = c->q[c->qhead];
+    c->qhead = (c->qhead + 1) % c->qcap;
+    c->qlen--;
+    size_t len = f->len;
+    int w = lws_write(c->wsi, f->buf + LWS_PRE, len, LWS_WRITE_TEXT);
+    tr__ws_frame_unref(f);
+    if (w < (int)len)
+        return -1;
+    count(&c->hub->st.frames_sent, 1);
+    if (c->qlen > 0 || c->ndrops > 0 || c->close_code != 0)
+        lws_callback_on_writable(c->wsi);
+    return 0;
+}
+
+static void conn_open(tr__ws_hub *h, tr__ws_conn *c, struct lws *wsi)
+{
+    memset(c, 0, sizeof(*c));
+    c->wsi = wsi;
+    c->hub = h;
+    c->qmax = h->send_queue;
+    c->live = true;
+    c->next = h->conns;
+    if (h->conns)
+        h->conns->prev = c;
+    h->conns = c;
+    count(&h->st.connections, 1);
+    count(&h->st.accepted, 1);
+    if (atomic_load(&h->closing))
+        schedule_close(c, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down", true);
+}
+
+static void conn_close(tr__ws_hub *h, tr__ws_conn *c)
+{
+    if (!c->live)
+        return;
+    c->live = false;
+    for (uint32_t i = 0; i < c->nsubs; i++)
+        tr__ws_room_del_sub(c->subs[i], c);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        h->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    for (uint32_t i = 0; i < c->qlen; i++)
+        tr__ws_frame_unref(c->q[(c->qhead + i) % c->qcap]);
+    free(c->q);
+    free(c->drops);
+    free(c->rx);
+    count(&h->st.connections, -1);
+}
+
+int tr__ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len)
+{
+    tr__ws_conn *c = user;
+    struct lws_context *ctx = wsi ? lws_get_context(wsi) : NULL;
+    tr__api *api = ctx ? tr__serve_api(ctx) : NULL;
+    tr__ws_hub *h = api ? api->ws : NULL;
+    if (h == NULL)
+        return 0;
+    switch (reason) {
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: /* the vhost default protocol gets it */
+        return tr__ws_confirm_upgrade(h, wsi, in);
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        tr__ws_hub_drain(h);
+        return 0;
+    case LWS_CALLBACK_ESTABLISHED:
+        conn_open(h, c, wsi);
+        return 0;
+    case LWS_CALLBACK_RECEIVE:
+        return c->kill ? 0 : on_receive(c, in, len); /* closing: ignore input */
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return on_writeable(c);
+    case LWS_CALLBACK_CLOSED:
+        conn_close(h, c);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static bool origin_ok(tr__ws_hub *h, struct lws *wsi)
+{
+    char origin[256], host[256];
+    if (h->any_origin || lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) <= 0)
+        return true; /* no Origin: not a browser */
+    for (size_t i = 0; i < h->norigins; i++)
+        if (strcmp(h->origins[i], origin) == 0)
+            return true;
+    if (h->norigins > 0 || lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) <= 0)
+        return false;
+    const char *o = strstr(origin, "://"); /* empty list: same origin only */
+    return o != NULL && strcmp(o + 3, host) == 0;
+}
+
+static bool token_ok(tr__ws_hub *h, struct lws *wsi)
+{
+    if (h->token[0] == '\0')
+        return true;
+    char buf[TR__HTTP_AUTH_MAX];
+    if (lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
+        strncmp(buf, "Bearer ", 7) == 0 && tr__token_eq(h->token, buf + 7))
+        return true;
+    for (int i = 0; i < TR__HTTP_ARGS_MAX; i++) {
+        if (lws_hdr_copy_fragment(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_URI_ARGS, i) <= 0)
+            break;
+        if (strncmp(buf, "token=", 6) == 0 && tr__token_eq(h->token, buf + 6))
+            return true;
+    }
+    return false;
+}
+
+int tr__ws_confirm_upgrade(tr__ws_hub *h, struct lws *wsi, const char *to)
+{
+    if (h == NULL || to == NULL || strcmp(to, "websocket") != 0)
+        return 0;
+    char uri[TR__HTTP_PATH_MAX];
+    unsigned code = 0;
+    if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 || strcmp(uri, "/ws") != 0)
+        code = 404;
+    else if (!token_ok(h, wsi))
+        code = 401;
+    else if (!origin_ok(h, wsi))
+        code = 403;
+    if (code == 0)
+        return 0;
+    count(&h->st.rejected, 1);
+    if (lws_return_http_status(wsi, code, NULL) != 0)
+        return -1;
+    return 1;
+}
