@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "actors/fanout/fanout_internal.h"
+#include "actors/fanout/sio_conn.h"
 #include "actors/fanout/ws_hub.h"
 #include "troupe/bus.h"
 #include "troupe/codec.h"
@@ -40,6 +41,8 @@ tr__ws_frame *tr__ws_frame_new(const char *text, size_t len)
     f->seq = 0;
     f->emergency = false;
     f->wf[0] = f->bot[0] = f->strat[0] = '\0';
+    f->data_off = 0;
+    f->sio = NULL;
     f->len = len;
     memcpy(f->buf + LWS_PRE, text, len);
     f->buf[LWS_PRE + len] = '\0';
@@ -54,8 +57,10 @@ tr__ws_frame *tr__ws_frame_ref(tr__ws_frame *f)
 
 void tr__ws_frame_unref(tr__ws_frame *f)
 {
-    if (f != NULL && atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) == 1)
+    if (f != NULL && atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) == 1) {
+        tr__ws_frame_unref(f->sio);
         free(f);
+    }
 }
 
 static void copy_id(tr_mp_val root, const char *key, char *dst)
@@ -98,6 +103,7 @@ static void on_event(void *arg, uint32_t channel, tr_payload *event)
     if (tr_mp_map_get(root, "seq", &v) != 0 || tr_mp_get_uint(v, &f->seq) != 0)
         f->seq = 0;
     f->emergency = em;
+    f->data_off = (uint32_t)strlen(pre);
     copy_id(root, "workflow_id", f->wf);
     copy_id(root, "bot_id", f->bot);
     copy_id(root, "strategy_id", f->strat);
@@ -265,6 +271,7 @@ int tr__ws_hub_new(tr__ws_hub **out, tr_engine *engine, const tr_config *cfg)
     h->history = s && s->history >= 0 ? (uint32_t)s->history : 1000;
     h->rate_limit = s && s->rate_limit > 0 ? (uint32_t)s->rate_limit : 0;
     h->slow_disconnect = s && s->slow_client == TR_CONFIG_SLOW_DISCONNECT;
+    tr__sio_timing(&h->sio_ping_ms, &h->sio_timeout_ms);
     size_t n = s ? s->allowed_origins.count : 0;
     h->any_origin = s == NULL;
     h->origins = n ? calloc(n, sizeof(char *)) : NULL;
@@ -306,8 +313,15 @@ void tr__ws_hub_begin_stop(tr__ws_hub *h)
         tr_bus_unsubscribe(bus, h->sub_wf);
     if (h->sub_em)
         tr_bus_unsubscribe(bus, h->sub_em);
-    if (h->sub_wf || h->sub_em)
-        tr_bus_sync(bus, 5000);
+    /* The barrier guarantees no callback into this hub runs after it: keep
+     * at it while the bus is merely busy (a timeout or a full mailbox);
+     * any other answer means the bus is gone, and so are its callbacks. */
+    if (h->sub_wf || h->sub_em) {
+        int rc;
+        for (int i = 0; i < 60; i++)
+            if ((rc = tr_bus_sync(bus, 5000)) != TR_ETIMEDOUT && rc != TR_EFULL)
+                break;
+    }
     h->sub_wf = h->sub_em = 0;
     atomic_store(&h->closing, true);
     if (h->ctx)
