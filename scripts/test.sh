@@ -5,6 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# Test-only dependencies: real clients (npm) and a real browser (Debian's
+# chromium), installed before configuring so CMake finds them.
+for deps in scripts/test-deps.sh scripts/test-browser.sh; do
+  if [ -x "$deps" ]; then
+    "$deps"
+  fi
+done
 san="${TROUPE_SANITIZER:-none}"
 dir="build"
 [ "$san" = none ] || dir="build-$san"

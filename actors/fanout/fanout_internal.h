@@ -41,6 +41,7 @@ typedef struct tr__http_req {
 typedef struct tr__http_resp {
     int status;
     const char *content_type; /* static */
+    const char *cache_control; /* static, or NULL for none */
     char *body;               /* malloc'd */
     size_t body_len;
 } tr__http_resp;

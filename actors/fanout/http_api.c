@@ -330,8 +330,14 @@ static void execution_get(const tr__api *api, const char *exec, tr__http_resp *r
 
 #define SEG_MAX 6
 
+/* The dashboard's routes: GET /, /dashboard, /api/workflows/{id}/plan (http_dashboard.c).
+ * Returns whether it answered. */
+bool tr__dashboard_route(const tr__api *api, const tr__http_req *req, tr__http_resp *resp);
+
 void tr__api_handle(const tr__api *api, const tr__http_req *req, tr__http_resp *resp)
 {
+    if (tr__dashboard_route(api, req, resp))
+        return;
     char path[TR__HTTP_PATH_MAX];
     const char *seg[SEG_MAX];
     int n = 0;

@@ -19,7 +19,8 @@
  * request.  protocols[1] ("troupe-ws", ws_conn.c) is the /ws fan-out, made
  * the vhost's default WebSocket protocol by tr__ws_pvo; its hub (ws_hub.c)
  * lives in api.ws, is fed by a bus callback and is drained on this thread.
- * Socket.IO will join the same list, so all share the port and the thread.
+ * Socket.IO (sio_conn.c) rides on "troupe-ws" (an upgrade to /socket.io/),
+ * and plain HTTP to /socket.io/ (Engine.IO polling) is refused there.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -38,6 +39,7 @@
 #include <libwebsockets.h>
 
 #include "actors/fanout/fanout_internal.h"
+#include "actors/fanout/sio_conn.h"
 #include "actors/fanout/ws_hub.h"
 
 #define CHUNK 4096
@@ -90,6 +92,11 @@ static int respond(struct lws *wsi, session *s)
         lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close",
                                      5, &p, end) != 0)
         return -1;
+    if (s->resp.cache_control != NULL &&
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+                                     (const unsigned char *)s->resp.cache_control,
+                                     (int)strlen(s->resp.cache_control), &p, end) != 0)
+        return -1;
     if (lws_finalize_write_http_header(wsi, start, &p, end) != 0)
         return -1;
     s->responding = true;
@@ -107,7 +114,10 @@ static int handle(struct lws *wsi, tr_serve *srv, session *s)
     } else {
         s->req.body = s->body;
         s->req.body_len = s->body_len;
-        tr__api_handle(&srv->api, &s->req, &s->resp);
+        if (tr__sio_path(s->req.path)) /* Engine.IO polling: refused */
+            tr__sio_http(&s->req, &s->resp);
+        else
+            tr__api_handle(&srv->api, &s->req, &s->resp);
         if (s->resp.status == 200 && strcmp(s->req.path, "/metrics") == 0)
             s->resp.body_len =
                 tr__ws_metrics_append(srv->api.ws, &s->resp.body, s->resp.body_len);

@@ -20,6 +20,11 @@
  * `dropped` marker once the queue has drained; with slow_client=disconnect
  * the connection is closed (1008) at once.  Nothing ever waits on a client.
  *
+ * Socket.IO (sio_conn.c) shares this protocol: an upgrade to /socket.io/
+ * becomes a tr__ws_conn with c->sio set; the queue, limits, rooms, ops and
+ * close paths here are reused, answers become acks (tr__sio_answer) and
+ * event frames are swapped for their Socket.IO twin in tr__ws_conn_push.
+ *
  * Ownership.  c->q slots and replayed frames hold frame references; c->rx,
  * c->drops and c->q are malloc'd by the connection and freed on CLOSED.  The
  * rooms in c->subs are the hub's (borrowed).  Service thread only.
@@ -31,6 +36,7 @@
 #include <jansson.h>
 
 #include "actors/fanout/fanout_internal.h"
+#include "actors/fanout/sio_conn.h"
 #include "actors/fanout/ws_hub.h"
 #include "troupe/bus.h"
 #include "troupe/codec.h"
@@ -102,9 +108,16 @@ static bool grow(tr__ws_conn *c, uint32_t hard)
     return true;
 }
 
+void tr__ws_conn_close(tr__ws_conn *c, int code, const char *reason, bool now)
+{
+    schedule_close(c, code, reason, now);
+}
+
 bool tr__ws_conn_push(tr__ws_conn *c, tr__ws_frame *f, bool control)
 {
     tr__ws_hub *h = c->hub;
+    if (c->sio && f->data_off > 0 && (f = tr__sio_twin(f)) == NULL)
+        return false; /* out of memory */
     uint32_t hard = c->qmax + h->history + CONTROL_ROOM;
     if (c->qlen >= (control ? hard : c->qmax) || (c->qlen == c->qcap && !grow(c, hard))) {
         if (control) {
@@ -133,6 +146,8 @@ bool tr__ws_conn_push(tr__ws_conn *c, tr__ws_frame *f, bool control)
 /* Queue {"event":ev,"data":data}; steals data. */
 static void answer(tr__ws_conn *c, const char *ev, json_t *data)
 {
+    if (c->sio)
+        return tr__sio_answer(c, ev, data); /* an ack (or nothing) instead */
     json_t *j = json_pack("{s:s,s:o}", "event", ev, "data", data ? data : json_object());
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     tr__ws_frame *f = s ? tr__ws_frame_new(s, strlen(s)) : NULL;
@@ -152,6 +167,11 @@ static void bad(tr__ws_conn *c, const char *op, const char *msg)
     answer(c, "error", d);
     if (++c->errors >= MAX_ERRORS)
         schedule_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too many bad frames", false);
+}
+
+void tr__ws_conn_bad(tr__ws_conn *c, const char *op, const char *msg)
+{
+    bad(c, op, msg);
 }
 
 static void marker(tr__ws_conn *c, const char *room, uint64_t from, uint64_t to)
@@ -274,7 +294,7 @@ static void op_publish(tr__ws_conn *c, json_t *j)
     answer(c, "published", json_pack("{s:s}", "room", name));
 }
 
-static void on_message(tr__ws_conn *c, const char *text, size_t len)
+bool tr__ws_conn_rate_limited(tr__ws_conn *c)
 {
     tr__ws_hub *h = c->hub;
     if (h->rate_limit > 0) {
@@ -289,9 +309,26 @@ static void on_message(tr__ws_conn *c, const char *text, size_t len)
                 schedule_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "rate limit exceeded",
                                false);
             }
-            return;
+            return true;
         }
     }
+    return false;
+}
+
+void tr__ws_conn_op(tr__ws_conn *c, const char *op, json_t *j)
+{
+    if (strcmp(op, "subscribe") == 0 || strcmp(op, "unsubscribe") == 0)
+        op_subscribe(c, j, op[0] == 's');
+    else if (strcmp(op, "publish") == 0)
+        op_publish(c, j);
+    else
+        bad(c, op, "unknown op");
+}
+
+static void on_message(tr__ws_conn *c, const char *text, size_t len)
+{
+    if (tr__ws_conn_rate_limited(c))
+        return;
     json_error_t jerr;
     json_t *j = json_loadb(text, len, 0, &jerr);
     if (!json_is_object(j)) {
@@ -301,12 +338,8 @@ static void on_message(tr__ws_conn *c, const char *text, size_t len)
     const char *op = json_string_value(json_object_get(j, "op"));
     if (op == NULL)
         bad(c, NULL, "missing field: op");
-    else if (strcmp(op, "subscribe") == 0 || strcmp(op, "unsubscribe") == 0)
-        op_subscribe(c, j, op[0] == 's');
-    else if (strcmp(op, "publish") == 0)
-        op_publish(c, j);
     else
-        bad(c, op, "unknown op");
+        tr__ws_conn_op(c, op, j);
     json_decref(j);
 }
 
@@ -334,7 +367,10 @@ static int on_receive(tr__ws_conn *c, const void *in, size_t len)
         return 0;
     size_t n = c->rxlen;
     c->rxlen = 0;
-    on_message(c, c->rx, n);
+    if (c->sio)
+        tr__sio_message(c, c->rx, n);
+    else
+        on_message(c, c->rx, n);
     return 0;
 }
 
@@ -422,7 +458,10 @@ int tr__ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     case LWS_CALLBACK_ESTABLISHED:
         conn_open(h, c, wsi);
+        tr__sio_established(c); /* /socket.io/: the Engine.IO open packet */
         return 0;
+    case LWS_CALLBACK_TIMER:
+        return c->sio ? tr__sio_timer(c) : 0;
     case LWS_CALLBACK_RECEIVE:
         return c->kill ? 0 : on_receive(c, in, len); /* closing: ignore input */
     case LWS_CALLBACK_SERVER_WRITEABLE:
@@ -472,11 +511,15 @@ int tr__ws_confirm_upgrade(tr__ws_hub *h, struct lws *wsi, const char *to)
         return 0;
     char uri[TR__HTTP_PATH_MAX];
     unsigned code = 0;
-    if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 || strcmp(uri, "/ws") != 0)
+    if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0)
+        code = 404;
+    else if (tr__sio_path(uri))
+        code = tr__sio_check_query(wsi); /* auth comes later, in CONNECT */
+    else if (strcmp(uri, "/ws") != 0)
         code = 404;
     else if (!token_ok(h, wsi))
         code = 401;
-    else if (!origin_ok(h, wsi))
+    if (code == 0 && !origin_ok(h, wsi))
         code = 403;
     if (code == 0)
         return 0;

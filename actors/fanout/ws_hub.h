@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
 #include <libwebsockets.h>
 
 #include "troupe/config.h"
@@ -52,6 +53,12 @@ typedef struct tr__ws_frame {
     char wf[TR__WS_ID_MAX];      /* ids of the event ("" when absent)       */
     char bot[TR__WS_ID_MAX];
     char strat[TR__WS_ID_MAX];
+    /* Socket.IO twin (sio_conn.c): data_off > 0 marks a plain event frame
+     * whose data JSON starts at text + data_off and ends before the final
+     * '}'; sio = its 42["<event>",data] frame, built lazily on the service
+     * thread at most once and owned (one reference) by this frame. */
+    uint32_t data_off;
+    struct tr__ws_frame *sio;
     size_t len;                  /* text bytes at buf + LWS_PRE             */
     unsigned char buf[];         /* LWS_PRE + len + 1 (NUL)                 */
 } tr__ws_frame;
@@ -97,6 +104,7 @@ typedef struct tr__ws_hub {
     uint32_t send_queue, history;
     uint32_t rate_limit;
     bool slow_disconnect;
+    uint32_t sio_ping_ms, sio_timeout_ms; /* Engine.IO pingInterval/Timeout */
     uint64_t sub_wf, sub_em;     /* bus subscription ids (0 = none)         */
     /* hand-off ring: producer = bus callback, consumer = service thread */
     pthread_mutex_t mu;
@@ -166,11 +174,25 @@ struct tr__ws_conn {
     char close_reason[64];
     bool kill;                   /* close at once (going away / slow)       */
     bool live;
+    /* Socket.IO over this connection (sio_conn.c); all false/0 on /ws */
+    bool sio;                    /* an Engine.IO v4 connection              */
+    bool sio_ns;                 /* CONNECTed to namespace "/"              */
+    bool sio_await_pong;
+    int64_t sio_ack;             /* ack id of the event being handled, -1   */
 };
 
 /* Queue f on c (takes a new reference); control = an answer (not an event:
  * not subject to the event limit).  Returns false when dropped. */
 bool tr__ws_conn_push(tr__ws_conn *c, tr__ws_frame *f, bool control);
+
+/* Shared with sio_conn.c: close (now = at once, else after the queue
+ * drains); an error answer, counted (op may be NULL); rate-limit check
+ * (true = over the limit, the error/close already handled); run an op
+ * ("subscribe", "unsubscribe", "publish") on its JSON object j. */
+void tr__ws_conn_close(tr__ws_conn *c, int code, const char *reason, bool now);
+void tr__ws_conn_bad(tr__ws_conn *c, const char *op, const char *msg);
+bool tr__ws_conn_rate_limited(tr__ws_conn *c);
+void tr__ws_conn_op(tr__ws_conn *c, const char *op, json_t *j);
 
 /* The lws protocol ("troupe-ws") and the vhost options that make it the
  * default protocol for an upgrade without Sec-WebSocket-Protocol. */
