@@ -35,7 +35,10 @@ static void set_body(tr__http_resp *resp, int status, char *text)
 /* Respond with obj (its reference is consumed). */
 static void json_resp(tr__http_resp *resp, int status, json_t *obj)
 {
-    set_body(resp, status, obj ? json_dumps(obj, JSON_COMPACT) : NULL);
+    /* 15 significant digits: every real we produce (times, P&L, limits)
+     * prints as written (1.443, not 1.4430000000000001). */
+    set_body(resp, status,
+             obj ? json_dumps(obj, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL);
     json_decref(obj);
 }
 
