@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/fanout/metrics_agg.h"
 #include "actors/fanout/sio_conn.h"
 
 void tr__sio_timing(uint32_t *ping_ms, uint32_t *timeout_ms)
@@ -190,6 +191,8 @@ static const struct {
 /* A client event name + argument (borrowed) -> a /ws op. */
 static void on_event(tr__ws_conn *c, const char *name, json_t *arg)
 {
+    if (strcmp(name, "subscribe_metrics") == 0 || strcmp(name, "unsubscribe_metrics") == 0)
+        return tr__metrics_sio_sub(c, name[0] == 's'); /* metrics_agg.c */
     for (size_t i = 0; i < sizeof EVENTS / sizeof EVENTS[0]; i++) {
         if (strcmp(name, EVENTS[i].event) != 0)
             continue;

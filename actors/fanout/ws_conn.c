@@ -69,6 +69,8 @@ static void schedule_close(tr__ws_conn *c, int code, const char *reason, bool no
 
 static void note_drop(tr__ws_conn *c, const tr__ws_frame *f)
 {
+    if (f->seq == 0)
+        return; /* a metrics snapshot: the next one supersedes it */
     char room[TR__WS_ROOM_MAX];
     snprintf(room, sizeof room, "%s%s", f->emergency ? "emergency" : "workflow:",
              f->emergency ? "" : f->wf);
@@ -212,11 +214,13 @@ static void op_subscribe(tr__ws_conn *c, json_t *j, bool sub)
     const char *op = sub ? "subscribe" : "unsubscribe";
     json_t *ch = json_object_get(j, "channel");
     if (ch != NULL) {
-        if (!json_is_string(ch) || strcmp(json_string_value(ch), "emergency") != 0)
-            return bad(c, op, "unknown channel (only \"emergency\")");
-        c->emergency = sub;
+        const char *chn = json_is_string(ch) ? json_string_value(ch) : "";
+        bool met = strcmp(chn, "metrics") == 0; /* metrics_agg.c */
+        if (!met && strcmp(chn, "emergency") != 0)
+            return bad(c, op, "unknown channel (\"emergency\" or \"metrics\")");
+        *(met ? &c->metrics : &c->emergency) = sub;
         return answer(c, sub ? "subscribed" : "unsubscribed",
-                      json_pack("{s:s}", "room", "emergency"));
+                      json_pack("{s:s}", "room", chn));
     }
     char name[TR__WS_ROOM_MAX];
     const char *kind, *id, *err = room_of(j, true, name, &kind, &id);

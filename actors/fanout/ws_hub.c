@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "actors/fanout/fanout_internal.h"
+#include "actors/fanout/metrics_agg.h"
 #include "actors/fanout/sio_conn.h"
 #include "actors/fanout/ws_hub.h"
 #include "troupe/bus.h"
@@ -85,6 +86,8 @@ static void on_event(void *arg, uint32_t channel, tr_payload *event)
     if (tr_mp_read_payload(event, &root, &err) != 0)
         return;
     bool em = channel == TR_BUS_CH_EMERGENCY;
+    if (!em)
+        tr__metrics_on_event(h->metrics, root); /* reuses this decode */
     const char *pre = em ? "{\"event\":\"emergency_event\",\"data\":"
                          : "{\"event\":\"workflow_event\",\"data\":";
     tr_buf b;
@@ -226,6 +229,7 @@ static void dispatch(tr__ws_hub *h, tr__ws_frame *f)
 
 void tr__ws_hub_drain(tr__ws_hub *h)
 {
+    tr__metrics_service(h->metrics); /* arm its timer; cancel when closing */
     if (atomic_load(&h->closing) && !h->close_sent) {
         h->close_sent = true;
         h->close_deadline_ms = tr__serve_mono_ms() + STOP_GRACE_MS;
@@ -275,7 +279,8 @@ int tr__ws_hub_new(tr__ws_hub **out, tr_engine *engine, const tr_config *cfg)
     size_t n = s ? s->allowed_origins.count : 0;
     h->any_origin = s == NULL;
     h->origins = n ? calloc(n, sizeof(char *)) : NULL;
-    bool oom = h->token == NULL || (n && h->origins == NULL);
+    h->metrics = tr__metrics_new(h);
+    bool oom = h->token == NULL || h->metrics == NULL || (n && h->origins == NULL);
     for (size_t i = 0; !oom && i < n; i++) {
         if (strcmp(s->allowed_origins.items[i], "*") == 0)
             h->any_origin = true;
@@ -357,6 +362,7 @@ void tr__ws_hub_free(tr__ws_hub *h)
         free(h->origins[i]);
     free(h->origins);
     free(h->token);
+    tr__metrics_free(h->metrics);
     pthread_mutex_destroy(&h->mu);
     free(h);
 }

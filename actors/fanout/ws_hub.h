@@ -106,6 +106,7 @@ typedef struct tr__ws_hub {
     bool slow_disconnect;
     uint32_t sio_ping_ms, sio_timeout_ms; /* Engine.IO pingInterval/Timeout */
     uint64_t sub_wf, sub_em;     /* bus subscription ids (0 = none)         */
+    struct tr__metrics *metrics; /* per bot/strategy metrics (metrics_agg.h) */
     /* hand-off ring: producer = bus callback, consumer = service thread */
     pthread_mutex_t mu;
     tr__ws_frame *ring[TR__WS_HANDOFF];
@@ -163,6 +164,7 @@ struct tr__ws_conn {
     tr__ws_room *subs[TR__WS_SUBS_MAX];   /* borrowed rooms                 */
     uint32_t nsubs;
     bool emergency;              /* subscribed to the emergency channel     */
+    bool metrics;                /* subscribed to the metrics channel       */
     uint64_t stamp;              /* last dispatch that queued here          */
     tr__ws_drop *drops;          /* pending dropped ranges (owned)          */
     uint32_t ndrops;

@@ -205,7 +205,7 @@ static inline json_t *wsc_json(wsc *c)
     return j;
 }
 
-/* Send a JSON text and read the answer (skipping workflow_event frames). */
+/* Send a JSON text and read the answer (skipping workflow_event, emergency_event and metrics frames). */
 static inline json_t *wsc_op(wsc *c, const char *text)
 {
     if (wsc_text(c, text) != 0)
@@ -215,7 +215,8 @@ static inline json_t *wsc_op(wsc *c, const char *text)
         if (j == NULL)
             return NULL;
         const char *ev = json_string_value(json_object_get(j, "event"));
-        if (ev && strcmp(ev, "workflow_event") != 0 && strcmp(ev, "emergency_event") != 0)
+        if (ev && strcmp(ev, "workflow_event") != 0 && strcmp(ev, "emergency_event") != 0 &&
+            strcmp(ev, "metrics") != 0)
             return j;
         json_decref(j);
     }
