@@ -1,9 +1,9 @@
 #!/bin/sh
 # scripts/test-deps.sh -- install what the tests need beyond the build:
-# the npm packages of tests/serve/js (socket.io-client, ws) with `npm ci`
-# from the committed package-lock.json.  When node/npm are missing and we
-# are root, Debian's nodejs and npm packages are installed first.  Safe to
-# run twice (npm ci reinstalls the same locked tree).
+# the npm packages of tests/serve/js and bench/node (socket.io-client, ws)
+# with `npm ci` from their committed package-lock.json files.  When node/npm
+# are missing and we are root, Debian's nodejs and npm packages are installed
+# first.  Safe to run twice (npm ci reinstalls the same locked tree).
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
@@ -16,3 +16,4 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     fi
 fi
 npm ci --prefix "$root/tests/serve/js" --no-audit --no-fund
+npm ci --prefix "$root/bench/node" --no-audit --no-fund
