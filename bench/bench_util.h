@@ -89,6 +89,7 @@ int tr__ceiling_fanin(unsigned producers, uint64_t per_producer, unsigned chunk,
 int tr__bench_runtime_main(int argc, char **argv);
 int tr__bench_workflow_main(int argc, char **argv); /* workflow_bench.c */
 int tr__bench_emergency_main(int argc, char **argv); /* emergency_bench.c */
+int tr__bench_fanout_main(int argc, char **argv);    /* fanout_bench.c */
 
 /* Wait until an engine's bus and state store have handled everything
  * queued.  A barrier sent while a mailbox is at twice its capacity fails with

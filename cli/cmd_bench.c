@@ -13,7 +13,7 @@
 #include "bench/bench_util.h"
 #endif
 
-const char tr_cmd_bench_help[] = "run benchmarks (`troupe bench runtime|workflow|emergency`)";
+const char tr_cmd_bench_help[] = "run benchmarks (`troupe bench runtime|workflow|emergency|fanout`)";
 int tr_cmd_bench(int argc, char **argv);
 
 struct bench {
@@ -30,6 +30,8 @@ static const struct bench benches[] = {
      "workflow engine: arbitrage workflow back to back and 1,000 concurrent"},
     {"emergency", tr__bench_emergency_main,
      "kill switch: check cost, halt-to-stopped under 1,000 executions, overhead"},
+    {"fanout", tr__bench_fanout_main,
+     "/ws fan-out: deliveries/s, latency, CPU per delivery vs write() floor, idle RSS"},
 #endif
     {NULL, NULL, NULL},
 };

@@ -187,8 +187,8 @@ static void on_readable(conn *k)
             fail_conn(k, "fragmented frame");
             break;
         }
-        char *m;
-        size_t n;
+        char *m = NULL;
+        size_t n = 0;
         if (wsc_recv(c, &m, &n) != 0) { /* close frame (or ping-only buffer drained) */
             if (c->closed)
                 fail_conn(k, "closed by server");
@@ -378,8 +378,8 @@ static void test_thousand_connections(void **state)
         assert_int_equal(nb_fill(&ctl), 0);
         int fr;
         while ((fr = frame_ready(&ctl)) == 1) {
-            char *m;
-            size_t n;
+            char *m = NULL;
+            size_t n = 0;
             assert_int_equal(wsc_recv(&ctl, &m, &n), 0);
             json_error_t e;
             json_t *j = json_loadb(m, n, 0, &e);
