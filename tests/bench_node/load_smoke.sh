@@ -9,31 +9,12 @@ set -u
 troupe=$1
 src=$2
 nd=$src/bench/node
-if [ ! -d "$nd/node_modules/socket.io-client" ] || [ ! -d "$nd/node_modules/ws" ]; then
-    echo "FAIL: $nd/node_modules is missing: run scripts/test-deps.sh (npm ci) first"
-    exit 1
-fi
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-    [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; echo "--- server stderr"; head -c 4000 "$tmp/err" 2>/dev/null; exit 1; }
-
-port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close();})') ||
-    fail "no free port"
+. "$src/tests/lib/serve.sh"
+serve_require_modules "$nd" socket.io-client ws
+serve_begin
+serve_free_port
 printf '{"state_dir": "%s/state", "server": {"auth_token": "tok", "rate_limit": 0}}\n' "$tmp" >"$tmp/config.json"
-"$troupe" serve --config "$tmp/config.json" --listen "127.0.0.1:$port" >/dev/null 2>"$tmp/err" &
-pid=$!
-i=0
-until grep -q "listening on" "$tmp/err" 2>/dev/null; do
-    [ $i -lt 100 ] || fail "server did not start in 10 s"
-    kill -0 "$pid" 2>/dev/null || fail "server exited"
-    sleep 0.1
-    i=$((i + 1))
-done
+serve_start --config "$tmp/config.json" --listen "127.0.0.1:$port"
 for proto in ws sio; do
     timeout 60 node "$nd/load.mjs" --url "http://127.0.0.1:$port" --proto "$proto" --clients 5 \
         --rate 1000 --seconds 0.3 --token tok --pid "$pid" --json >"$tmp/out.json" ||
@@ -48,12 +29,5 @@ if (!ok) { console.error("bad JSON: " + JSON.stringify(r)); process.exit(1); }
 console.log(process.argv[2] + ": " + JSON.stringify(r));' "$tmp/out.json" "$proto" ||
         fail "load.mjs --proto $proto: unexpected JSON"
 done
-kill -TERM "$pid"
-i=0
-while kill -0 "$pid" 2>/dev/null && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
-kill -0 "$pid" 2>/dev/null && fail "still running 15 s after SIGTERM"
-wait "$pid"
-rc=$?
-pid=
-[ $rc -eq 0 ] || fail "exit $rc after SIGTERM"
+serve_stop
 echo "bench_node_smoke: ok"

@@ -9,34 +9,14 @@ set -u
 troupe=$1
 src=$2
 js=$src/tests/serve/js
-if [ ! -d "$js/node_modules/socket.io-client" ] || [ ! -d "$js/node_modules/ws" ]; then
-    echo "FAIL: $js/node_modules is missing: run scripts/test-deps.sh (npm ci) first"
-    exit 1
-fi
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-    [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; echo "--- server stderr"; head -c 4000 "$tmp/err" 2>/dev/null; exit 1; }
-
-port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close();})') ||
-    fail "no free port"
+. "$src/tests/lib/serve.sh"
+serve_require_modules "$js" socket.io-client ws
+serve_begin
+serve_free_port
 printf '{"state_dir": "%s/state", "server": {"auth_token": "tok"}}\n' "$tmp" >"$tmp/config.json"
 mkdir "$tmp/wf"
 cp "$src/examples/workflows/constant.json" "$tmp/wf/"
-"$troupe" serve --config "$tmp/config.json" --listen "127.0.0.1:$port" --workflows "$tmp/wf" \
-    >/dev/null 2>"$tmp/err" &
-pid=$!
+serve_start --config "$tmp/config.json" --listen "127.0.0.1:$port" --workflows "$tmp/wf"
 timeout 60 node "$js/sio_client_test.mjs" "$port" tok constant_demo || fail "sio_client_test.mjs"
-kill -TERM "$pid"
-i=0
-while kill -0 "$pid" 2>/dev/null && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
-kill -0 "$pid" 2>/dev/null && fail "still running 15 s after SIGTERM"
-wait "$pid"
-rc=$?
-pid=
-[ $rc -eq 0 ] || fail "exit $rc after SIGTERM"
+serve_stop
 echo "sio_node: ok"
