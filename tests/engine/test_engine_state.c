@@ -341,19 +341,29 @@ static void test_history_cap_evicts(void **state)
     fx_wait_done(f, 6);
     assert_int_equal(tr_state_history(tr_engine_state(f->e), "slow", 0, &json, &len, FX_WAIT_MS),
                      2);
-    assert_null(strstr(json, w[0]));
+    /* The three executors run concurrently, so which one began first -- and
+     * fell off -- is theirs to decide: exactly one is missing. */
+    int gone = -1, missing = 0;
+    for (int k = 0; k < 3; k++)
+        if (strstr(json, w[k]) == NULL) {
+            gone = k;
+            missing++;
+        }
     free(json);
-    assert_true(key_exists(f, TR_STATE_KEY_STATUS, "slow", w[2]));
+    assert_int_equal(missing, 1);
+    for (int k = 0; k < 3; k++)
+        if (k != gone)
+            assert_true(key_exists(f, TR_STATE_KEY_STATUS, "slow", w[k]));
     if (!overlapped) {
         print_message("skipped the overlapping-eviction check (slow machine)\n");
         return;
     }
-    bool st = key_exists(f, TR_STATE_KEY_STATUS, "slow", w[0]);
-    bool res = key_exists(f, TR_STATE_KEY_RESULT, "slow", w[0]);
+    bool st = key_exists(f, TR_STATE_KEY_STATUS, "slow", w[gone]);
+    bool res = key_exists(f, TR_STATE_KEY_RESULT, "slow", w[gone]);
     if (st || res)
         fail_msg("execution %s fell off the history while running, yet its %s%s%s "
                  "key%s were written back when it ended and are never deleted",
-                 w[0], st ? "status" : "", st && res ? " and " : "", res ? "result" : "",
+                 w[gone], st ? "status" : "", st && res ? " and " : "", res ? "result" : "",
                  st && res ? "s" : "");
 }
 
