@@ -26,13 +26,16 @@ static void node_fields(tr_buf *b, const tr_wf_node *node)
     tr_mp_write_cstr(b, tr_wf_category_name(node->category));
 }
 
-void tr__ex_emit_node(tr_ctx *ctx, exec *x, uint32_t i, const char *type)
+void tr__ex_emit_node(tr_ctx *ctx, exec *x, uint32_t i, tr__ex_node_ev kind)
 {
+    static const char *const names[] = {"node_started", "node_completed", "node_failed",
+                                        "node_skipped"};
+    const char *type = names[kind];
     const tr_wf_node *node = tr_wf_plan_node(x->wf->plan, i);
     const tr_node_result *r = &x->res[i];
-    bool started = strcmp(type, "node_started") == 0;
-    bool completed = strcmp(type, "node_completed") == 0;
-    bool skipped = strcmp(type, "node_skipped") == 0;
+    bool started = kind == TR__EV_NODE_STARTED;
+    bool completed = kind == TR__EV_NODE_COMPLETED;
+    bool skipped = kind == TR__EV_NODE_SKIPPED;
     /* A trading node's start names the kill-switch version its check saw,
      * so "no trade started after the halt" can be verified from events. */
     bool em = started && tr_wf_category_trades(node->category);

@@ -51,7 +51,13 @@ typedef struct exec {
 /* Milliseconds since t0, to the microsecond. */
 double tr__ex_ms_since(uint64_t t0_ns);
 /* node_started / node_completed / node_failed / node_skipped for node i. */
-void tr__ex_emit_node(tr_ctx *ctx, exec *x, uint32_t i, const char *type);
+typedef enum tr__ex_node_ev {
+    TR__EV_NODE_STARTED,
+    TR__EV_NODE_COMPLETED,
+    TR__EV_NODE_FAILED,
+    TR__EV_NODE_SKIPPED,
+} tr__ex_node_ev;
+void tr__ex_emit_node(tr_ctx *ctx, exec *x, uint32_t i, tr__ex_node_ev kind);
 void tr__ex_emit_retrying(tr_ctx *ctx, exec *x, uint32_t i, uint64_t wait_ms);
 /* The {status, duration_ms, outputs, error?} object, as msgpack into mp. */
 void tr__ex_write_result(exec *x, tr_buf *mp, const char *status, double dur,

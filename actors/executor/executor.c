@@ -270,7 +270,7 @@ static void skip_from(tr_ctx *ctx, exec *x, uint32_t root)
             continue;
         x->st[d] = N_SKIPPED;
         x->terminal++;
-        tr__ex_emit_node(ctx, x, d, "node_skipped");
+        tr__ex_emit_node(ctx, x, d, TR__EV_NODE_SKIPPED);
         const tr_wf_node *dn = tr_wf_plan_node(x->wf->plan, d);
         for (uint32_t k = 0; k < dn->ndependants; k++)
             if (x->st[dn->dependants[k]] == N_PENDING && top < x->n)
@@ -307,7 +307,7 @@ static void node_succeeded(tr_ctx *ctx, exec *x, uint32_t i)
     x->st[i] = N_DONE;
     x->terminal++;
     x->done_res[i] = &x->res[i];
-    tr__ex_emit_node(ctx, x, i, "node_completed");
+    tr__ex_emit_node(ctx, x, i, TR__EV_NODE_COMPLETED);
     const tr_wf_node *node = tr_wf_plan_node(x->wf->plan, i);
     if (x->res[i].skip_dependants) {
         skip_from(ctx, x, i);
@@ -361,7 +361,7 @@ static void attempt_over(tr_ctx *ctx, exec *x, uint32_t i, int rc)
     }
     x->st[i] = N_FAILED;
     x->terminal++;
-    tr__ex_emit_node(ctx, x, i, "node_failed");
+    tr__ex_emit_node(ctx, x, i, TR__EV_NODE_FAILED);
     finish(ctx, x, TR_EXEC_FAILED, i, NULL);
 }
 
@@ -452,7 +452,7 @@ static void start_node(tr_ctx *ctx, exec *x, uint32_t i)
     x->st[i] = N_RUNNING;
     x->node_t0[i] = tr__mono_ns();
     x->em_version = em_version;
-    tr__ex_emit_node(ctx, x, i, "node_started");
+    tr__ex_emit_node(ctx, x, i, TR__EV_NODE_STARTED);
 
     int bi = breaker_index(x, i);
     if (bi >= 0) {
