@@ -9,19 +9,20 @@
 #define DAY 86400000ull
 #define NOW 1769300000000ull /* UTC day 20478 */
 
-static const char *const buy_sell_plan =
-    "{\"id\":\"w\",\"nodes\":["
-    "{\"id\":\"feed\",\"type\":\"price_feed\",\"config\":{\"symbol\":\"BTC/USDT\",\"start\":%s}},"
-    "{\"id\":\"other\",\"type\":\"price_feed\",\"config\":{\"symbol\":\"ETH/USDT\",\"start\":3000}},"
-    "{\"id\":\"spread\",\"type\":\"math\",\"config\":{\"expr\":\"feed.price - other.price\"}},"
-    "{\"id\":\"gate\",\"type\":\"condition\",\"config\":{\"expr\":\"spread > 0\"}},"
-    "{\"id\":\"order\",\"type\":\"trade\",\"depends_on\":[\"gate\"],"
-    "\"config\":{\"side\":\"%s\",\"symbol\":\"BTC/USDT\",\"quantity\":0.01}}]}";
+/* A macro, so the format stays a literal the compiler can check. */
+#define BUY_SELL_PLAN \
+    "{\"id\":\"w\",\"nodes\":[" \
+    "{\"id\":\"feed\",\"type\":\"price_feed\",\"config\":{\"symbol\":\"BTC/USDT\",\"start\":%s}}," \
+    "{\"id\":\"other\",\"type\":\"price_feed\",\"config\":{\"symbol\":\"ETH/USDT\",\"start\":3000}}," \
+    "{\"id\":\"spread\",\"type\":\"math\",\"config\":{\"expr\":\"feed.price - other.price\"}}," \
+    "{\"id\":\"gate\",\"type\":\"condition\",\"config\":{\"expr\":\"spread > 0\"}}," \
+    "{\"id\":\"order\",\"type\":\"trade\",\"depends_on\":[\"gate\"]," \
+    "\"config\":{\"side\":\"%s\",\"symbol\":\"BTC/USDT\",\"quantity\":0.01}}]}"
 
 static tr_wf_plan *plan_for(const char *start, const char *side)
 {
     char def[1024];
-    snprintf(def, sizeof def, buy_sell_plan, start, side);
+    snprintf(def, sizeof def, BUY_SELL_PLAN, start, side);
     return parse(def);
 }
 
