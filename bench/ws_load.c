@@ -247,6 +247,7 @@ static void *sub_main(void *arg)
 {
     wthread *t = arg;
     tr__wsl *l = t->l;
+    pthread_setname_np(pthread_self(), "bench-load");
     unsigned char *buf = malloc(RBUF + TAIL);
     struct epoll_event evs[256];
     while (buf != NULL && !atomic_load(&l->stop)) {
@@ -452,6 +453,7 @@ static int pub_drain(tr__wsl *l, unsigned char *buf, uint32_t *blen)
 static void *pub_main(void *arg)
 {
     tr__wsl *l = arg;
+    pthread_setname_np(pthread_self(), "bench-publish");
     unsigned char *rb = malloc(RBUF), frame[1024];
     char text[900];
     uint32_t blen = 0;

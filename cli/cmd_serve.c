@@ -78,6 +78,7 @@ static void on_done(void *arg, const char *exec_id, tr_exec_status status, doubl
 static void *sched_main(void *arg)
 {
     sched *s = arg;
+    pthread_setname_np(pthread_self(), "tr-schedule");
     pthread_mutex_lock(&s->mu);
     while (!s->stop) {
         uint64_t now = mono_ms(), due = UINT64_MAX;

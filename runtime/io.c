@@ -185,6 +185,7 @@ static void *io_main(void *arg)
 {
     struct tr__io *io = arg;
     tls_io_thread = true;
+    pthread_setname_np(pthread_self(), "tr-io");
     uv_run(&io->loop, UV_RUN_DEFAULT);
     return NULL;
 }

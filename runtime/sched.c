@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -309,6 +310,9 @@ static void *worker_main(void *arg)
     tr__worker *w = arg;
     tr_runtime *rt = w->rt;
     tls_worker = w;
+    char name[16]; /* shown by top -H, perf and gdb */
+    snprintf(name, sizeof name, "tr-worker-%u", w->index);
+    pthread_setname_np(pthread_self(), name);
     for (;;) {
         if (tr__load_u64_relaxed(&w->wheel.count) > 0)
             tr__wheel_advance(w, tr__now_ms());

@@ -7,6 +7,7 @@
 static void *pool_main(void *arg)
 {
     tr__blocking *p = arg;
+    pthread_setname_np(pthread_self(), "tr-blocking");
     pthread_mutex_lock(&p->mu);
     for (;;) {
         while (p->head == NULL && !p->stopping)

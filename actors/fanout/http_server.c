@@ -249,6 +249,7 @@ static const struct lws_protocols protocols[] = {
 static void *service_main(void *arg)
 {
     tr_serve *srv = arg;
+    pthread_setname_np(pthread_self(), "tr-serve");
     /* after stop: until the /ws clients got their 1001 (bounded, ws_hub.c) */
     while (!atomic_load(&srv->stop) || !tr__ws_hub_drained(srv->api.ws))
         if (lws_service(srv->ctx, 0) < 0)

@@ -14,7 +14,9 @@
  *
  * Send queue.  A ring of frame references that grows on demand up to
  * qmax (server.send_queue) for live events, plus headroom for answers and
- * replay (history + 16).  WRITEABLE writes ONE frame and re-arms.  A live
+ * replay (history + 16).  WRITEABLE writes every queued frame that fits in
+ * one 16 KB batch with ONE send (write_queued) and re-arms while frames
+ * remain.  A live
  * event that finds the queue full is dropped for this connection only: with
  * slow_client=drop the missed seq range is remembered per room and sent as a
  * `dropped` marker once the queue has drained; with slow_client=disconnect
@@ -141,7 +143,8 @@ bool tr__ws_conn_push(tr__ws_conn *c, tr__ws_frame *f, bool control)
         return false;
     }
     c->q[(c->qhead + c->qlen++) % c->qcap] = tr__ws_frame_ref(f);
-    lws_callback_on_writable(c->wsi);
+    if (c->qlen == 1) /* else already armed: on_writeable re-arms while queued */
+        lws_callback_on_writable(c->wsi);
     return true;
 }
 
@@ -378,6 +381,61 @@ static int on_receive(tr__ws_conn *c, const void *in, size_t len)
     return 0;
 }
 
+/* The RFC 6455 header of an unmasked, final text frame of len bytes, at
+ * out; returns its size (2 or 4 bytes: a batched frame is < 64 KB). */
+_Static_assert(TR__WS_BATCH <= 0xffff, "a batched frame needs at most a 16-bit length");
+static size_t text_header(unsigned char *out, size_t len)
+{
+    out[0] = 0x81; /* FIN | text */
+    if (len < 126) {
+        out[1] = (unsigned char)len;
+        return 2;
+    }
+    out[1] = 126;
+    out[2] = (unsigned char)(len >> 8);
+    out[3] = (unsigned char)len;
+    return 4;
+}
+
+static tr__ws_frame *pop(tr__ws_conn *c)
+{
+    tr__ws_frame *f = c->q[c->qhead];
+    c->qhead = (c->qhead + 1) % c->qcap;
+    c->qlen--;
+    return f;
+}
+
+/* Write what is queued, as many whole frames as fit in TR__WS_BATCH bytes,
+ * framed here and coalesced into ONE raw write: one send() for a burst
+ * instead of one per frame and a poll round between them.  Server frames
+ * are unmasked and no extension is negotiated, so the frame is the header
+ * plus the text.  lws keeps whatever the kernel did not take and calls
+ * WRITEABLE again only once it is flushed; its own control frames (pong,
+ * close) therefore fall between whole frames.  A frame larger than the
+ * batch is written alone, framed by lws.  Returns the frames written, -1 on
+ * a failed write. */
+static int write_queued(tr__ws_conn *c)
+{
+    unsigned char *out = c->hub->wbuf + LWS_PRE;
+    size_t used = 0;
+    int n = 0;
+    while (c->qlen > 0 && used + 4 + c->q[c->qhead]->len <= TR__WS_BATCH) {
+        tr__ws_frame *f = pop(c);
+        used += text_header(out + used, f->len);
+        memcpy(out + used, f->buf + LWS_PRE, f->len);
+        used += f->len;
+        tr__ws_frame_unref(f);
+        n++;
+    }
+    if (n > 0)
+        return lws_write(c->wsi, out, used, LWS_WRITE_RAW) < (int)used ? -1 : n;
+    tr__ws_frame *f = pop(c);
+    int w = lws_write(c->wsi, f->buf + LWS_PRE, f->len, LWS_WRITE_TEXT);
+    bool ok = w >= (int)f->len;
+    tr__ws_frame_unref(f);
+    return ok ? 1 : -1;
+}
+
 static int on_writeable(tr__ws_conn *c)
 {
     if (c->kill || (c->close_code != 0 && c->qlen == 0)) {
@@ -393,15 +451,10 @@ static int on_writeable(tr__ws_conn *c)
     }
     if (c->qlen == 0)
         return 0;
-    tr__ws_frame *f = c->q[c->qhead];
-    c->qhead = (c->qhead + 1) % c->qcap;
-    c->qlen--;
-    size_t len = f->len;
-    int w = lws_write(c->wsi, f->buf + LWS_PRE, len, LWS_WRITE_TEXT);
-    tr__ws_frame_unref(f);
-    if (w < (int)len)
+    int n = write_queued(c);
+    if (n < 0)
         return -1;
-    count(&c->hub->st.frames_sent, 1);
+    atomic_fetch_add_explicit(&c->hub->st.frames_sent, (uint_fast64_t)n, memory_order_relaxed);
     if (c->qlen > 0 || c->ndrops > 0 || c->close_code != 0)
         lws_callback_on_writable(c->wsi);
     return 0;
@@ -443,6 +496,11 @@ static void conn_close(tr__ws_hub *h, tr__ws_conn *c)
     free(c->drops);
     free(c->rx);
     count(&h->st.connections, -1);
+    /* Stopping: the service loop waits for the last connection; wake it to
+     * see this one gone (lws may otherwise sleep in poll for its own next
+     * timer, tens of seconds away). */
+    if (atomic_load(&h->closing))
+        lws_cancel_service(h->ctx);
 }
 
 int tr__ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

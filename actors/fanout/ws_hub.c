@@ -280,7 +280,9 @@ int tr__ws_hub_new(tr__ws_hub **out, tr_engine *engine, const tr_config *cfg)
     h->any_origin = s == NULL;
     h->origins = n ? calloc(n, sizeof(char *)) : NULL;
     h->metrics = tr__metrics_new(h);
-    bool oom = h->token == NULL || h->metrics == NULL || (n && h->origins == NULL);
+    h->wbuf = malloc(LWS_PRE + TR__WS_BATCH);
+    bool oom = h->token == NULL || h->metrics == NULL || h->wbuf == NULL ||
+               (n && h->origins == NULL);
     for (size_t i = 0; !oom && i < n; i++) {
         if (strcmp(s->allowed_origins.items[i], "*") == 0)
             h->any_origin = true;
@@ -363,6 +365,7 @@ void tr__ws_hub_free(tr__ws_hub *h)
     free(h->origins);
     free(h->token);
     tr__metrics_free(h->metrics);
+    free(h->wbuf);
     pthread_mutex_destroy(&h->mu);
     free(h);
 }

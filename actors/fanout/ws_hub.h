@@ -45,6 +45,7 @@
 #define TR__WS_ROOMS_MAX 4096  /* rooms kept (beyond: no history, counted)  */
 #define TR__WS_HANDOFF 16384   /* bus -> service thread ring capacity       */
 #define TR__WS_BUCKETS 256
+#define TR__WS_BATCH 16384     /* bytes of frames coalesced into one write  */
 
 typedef struct tr__ws_frame {
     atomic_uint refs;
@@ -112,6 +113,7 @@ typedef struct tr__ws_hub {
     tr__ws_frame *ring[TR__WS_HANDOFF];
     uint32_t rhead, rlen;
     /* service thread only */
+    unsigned char *wbuf;         /* LWS_PRE + TR__WS_BATCH: coalesced writes */
     tr__ws_room *buckets[TR__WS_BUCKETS];
     uint32_t nrooms;
     tr__ws_conn *conns;          /* all open connections (list)             */

@@ -3,7 +3,8 @@
  * end: rooms and ordering (seq without gaps, no other workflow's events),
  * since-replay after a reconnect, unsubscribe, error answers, the payload
  * cap (1009), the subscription cap, auth and Origin at the handshake,
- * publish, the rate limit (1008), emergency events and /metrics.
+ * publish, the rate limit (1008), emergency events and /metrics, and a
+ * burst of every frame-size class coalesced into batched writes.
  * Slow clients and graceful stop: test_serve_ws_slow.c.
  */
 #ifndef _GNU_SOURCE
@@ -74,6 +75,38 @@ static void test_rooms_and_order(void **state)
     assert_int_equal(ws_read_run(&a, "wf_a", &na), WS_EVENTS_PER_RUN);
     wsc_close(&a);
     wsc_close(&b);
+    sfx_free(f);
+}
+
+/* A burst the client has not read yet goes out coalesced (many frames per
+ * write, ws_conn.c): every size class of the frame header (7-bit, 16-bit
+ * and a frame larger than one batch, framed alone) arrives whole, in order. */
+static void test_burst_frame_sizes(void **state)
+{
+    (void)state;
+    sfx *f = wsfx_new(NULL, NULL);
+    assert_non_null(f);
+    wsc c;
+    assert_int_equal(wsc_open(&c, f->port, "/ws", NULL, 0), 101);
+    expect_event(&c, "{\"op\":\"subscribe\",\"workflow_id\":\"w\"}", "subscribed");
+    static const size_t pads[] = {0, 40, 60, 70, 300, 2000, 15000, 16300, 40000, 70000, 1};
+    enum { NPADS = sizeof pads / sizeof pads[0], ROUNDS = 20 };
+    for (int r = 0; r < ROUNDS; r++)
+        for (size_t i = 0; i < NPADS; i++)
+            assert_int_equal(ws_bus_publish(f, "w", pads[i]), 0);
+    for (int r = 0; r < ROUNDS; r++)
+        for (size_t i = 0; i < NPADS; i++) {
+            json_t *j = wsc_json(&c);
+            assert_non_null(j);
+            assert_string_equal(wsc_event(j), "workflow_event");
+            assert_int_equal(json_integer_value(wsc_data(j, "seq")), r * NPADS + i + 1);
+            const char *pad = json_string_value(wsc_data(j, "pad"));
+            assert_non_null(pad);
+            assert_int_equal(strlen(pad), pads[i]);
+            assert_true(strspn(pad, "x") == pads[i]);
+            json_decref(j);
+        }
+    wsc_close(&c);
     sfx_free(f);
 }
 
@@ -358,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_unsubscribe),       cmocka_unit_test(test_errors_and_limits),
         cmocka_unit_test(test_auth_and_origin),   cmocka_unit_test(test_publish),
         cmocka_unit_test(test_rate_limit),        cmocka_unit_test(test_emergency_and_metrics),
+        cmocka_unit_test(test_burst_frame_sizes),
     };
     if (getenv("TR_TEST_FILTER") != NULL)
         cmocka_set_test_filter(getenv("TR_TEST_FILTER"));
