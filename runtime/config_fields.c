@@ -204,6 +204,8 @@ const tr__cfg_field tr__cfg_fields[] = {
         server.max_payload, 1024, 67108864, "1048576", "1048576"),
     NUM("server.send_queue", "TROUPE_SERVER_SEND_QUEUE", TR__CFG_INT,
         server.send_queue, 1, 1048576, "1024", "1024"),
+    NUM("server.socket_send_buffer", "TROUPE_SERVER_SOCKET_SEND_BUFFER", TR__CFG_INT,
+        server.socket_send_buffer, 0, 67108864, "0", "0"),
     NUM("server.history", "TROUPE_SERVER_HISTORY", TR__CFG_INT, server.history,
         0, 1000000, "1000", "1000"),
     NUM("server.rate_limit", "TROUPE_SERVER_RATE_LIMIT", TR__CFG_INT,

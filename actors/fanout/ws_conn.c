@@ -14,9 +14,9 @@
  *
  * Send queue.  A ring of frame references that grows on demand up to
  * qmax (server.send_queue) for live events, plus headroom for answers and
- * replay (history + 16).  WRITEABLE writes every queued frame that fits in
- * one 16 KB batch with ONE send (write_queued) and re-arms while frames
- * remain.  A live
+ * replay (history + 16).  WRITEABLE sends up to 64 queued frames (64 KB)
+ * with ONE sendmsg, without copying them (write_queued), and re-arms while
+ * frames remain.  A live
  * event that finds the queue full is dropped for this connection only: with
  * slow_client=drop the missed seq range is remembered per room and sent as a
  * `dropped` marker once the queue has drained; with slow_client=disconnect
@@ -31,9 +31,12 @@
  * c->drops and c->q are malloc'd by the connection and freed on CLOSED.  The
  * rooms in c->subs are the hub's (borrowed).  Service thread only.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <jansson.h>
 
@@ -381,22 +384,6 @@ static int on_receive(tr__ws_conn *c, const void *in, size_t len)
     return 0;
 }
 
-/* The RFC 6455 header of an unmasked, final text frame of len bytes, at
- * out; returns its size (2 or 4 bytes: a batched frame is < 64 KB). */
-_Static_assert(TR__WS_BATCH <= 0xffff, "a batched frame needs at most a 16-bit length");
-static size_t text_header(unsigned char *out, size_t len)
-{
-    out[0] = 0x81; /* FIN | text */
-    if (len < 126) {
-        out[1] = (unsigned char)len;
-        return 2;
-    }
-    out[1] = 126;
-    out[2] = (unsigned char)(len >> 8);
-    out[3] = (unsigned char)len;
-    return 4;
-}
-
 static tr__ws_frame *pop(tr__ws_conn *c)
 {
     tr__ws_frame *f = c->q[c->qhead];
@@ -405,35 +392,51 @@ static tr__ws_frame *pop(tr__ws_conn *c)
     return f;
 }
 
-/* Write what is queued, as many whole frames as fit in TR__WS_BATCH bytes,
- * framed here and coalesced into ONE raw write: one send() for a burst
- * instead of one per frame and a poll round between them.  Server frames
- * are unmasked and no extension is negotiated, so the frame is the header
- * plus the text.  lws keeps whatever the kernel did not take and calls
- * WRITEABLE again only once it is flushed; its own control frames (pong,
- * close) therefore fall between whole frames.  A frame larger than the
- * batch is written alone, framed by lws.  Returns the frames written, -1 on
- * a failed write. */
+/* Send what is queued: up to TR__WS_IOV frames / TR__WS_BATCH bytes in ONE
+ * sendmsg, straight from the shared frames (header and text are contiguous,
+ * ws_hub.h), so a burst costs one system call and no copy.  lws calls
+ * WRITEABLE only when it has nothing of its own pending on the socket, so
+ * these bytes go out in order.  The one thing lws must not see is a frame cut
+ * in the middle (its own pong or close would land inside it): when the kernel
+ * takes part of a frame, the rest is handed to lws_write as raw bytes, which
+ * lws sends or keeps (a copy of at most one frame) and flushes before
+ * anything else.  Returns the frames written, -1 when the connection is
+ * broken. */
 static int write_queued(tr__ws_conn *c)
 {
-    unsigned char *out = c->hub->wbuf + LWS_PRE;
-    size_t used = 0;
+    struct iovec iov[TR__WS_IOV];
     int n = 0;
-    while (c->qlen > 0 && used + 4 + c->q[c->qhead]->len <= TR__WS_BATCH) {
-        tr__ws_frame *f = pop(c);
-        used += text_header(out + used, f->len);
-        memcpy(out + used, f->buf + LWS_PRE, f->len);
-        used += f->len;
-        tr__ws_frame_unref(f);
-        n++;
+    size_t bytes = 0;
+    for (uint32_t i = 0; i < c->qlen && n < TR__WS_IOV && bytes < TR__WS_BATCH; i++, n++) {
+        tr__ws_frame *f = c->q[(c->qhead + i) % c->qcap];
+        iov[n].iov_base = f->buf + LWS_PRE - f->hlen;
+        iov[n].iov_len = f->hlen + f->len;
+        bytes += iov[n].iov_len;
     }
-    if (n > 0)
-        return lws_write(c->wsi, out, used, LWS_WRITE_RAW) < (int)used ? -1 : n;
-    tr__ws_frame *f = pop(c);
-    int w = lws_write(c->wsi, f->buf + LWS_PRE, f->len, LWS_WRITE_TEXT);
-    bool ok = w >= (int)f->len;
-    tr__ws_frame_unref(f);
-    return ok ? 1 : -1;
+    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+    ssize_t sent = sendmsg(lws_get_socket_fd(c->wsi), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (sent < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            return -1;
+        sent = 0; /* full: lws asks again when there is room */
+    }
+    int done = 0;
+    for (size_t left = (size_t)sent; left > 0; done++) {
+        tr__ws_frame *f = pop(c);
+        size_t flen = f->hlen + (size_t)f->len;
+        if (left < flen) { /* the kernel took part of it: lws keeps the rest */
+            size_t rest = flen - left;
+            atomic_fetch_add_explicit(&c->hub->st.partial_writes, 1, memory_order_relaxed);
+            int w = lws_write(c->wsi, f->buf + LWS_PRE - f->hlen + left, rest, LWS_WRITE_RAW);
+            tr__ws_frame_unref(f);
+            if (w < (int)rest)
+                return -1;
+            return done + 1;
+        }
+        left -= flen;
+        tr__ws_frame_unref(f);
+    }
+    return done;
 }
 
 static int on_writeable(tr__ws_conn *c)
@@ -467,6 +470,11 @@ static void conn_open(tr__ws_hub *h, tr__ws_conn *c, struct lws *wsi)
     c->hub = h;
     c->qmax = h->send_queue;
     c->live = true;
+    /* Bound what a slow client can hold in the kernel too (best effort: the
+     * kernel clamps and doubles the value, and a failure leaves autotuning). */
+    if (h->sndbuf > 0)
+        (void)setsockopt(lws_get_socket_fd(wsi), SOL_SOCKET, SO_SNDBUF, &h->sndbuf,
+                         sizeof h->sndbuf);
     c->next = h->conns;
     if (h->conns)
         h->conns->prev = c;

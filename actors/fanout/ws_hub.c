@@ -33,11 +33,37 @@
 #define DRAIN_BATCH 256
 #define STOP_GRACE_MS 2000
 
+_Static_assert(LWS_PRE >= 10, "the headroom holds the longest frame header");
+
+/* The RFC 6455 header of an unmasked, final text frame of len bytes, into
+ * out[10]; returns its size (2, 4 or 10). */
+static uint8_t text_header(unsigned char *out, size_t len)
+{
+    out[0] = 0x81; /* FIN | text */
+    if (len < 126) {
+        out[1] = (unsigned char)len;
+        return 2;
+    }
+    if (len <= 0xffff) {
+        out[1] = 126;
+        out[2] = (unsigned char)(len >> 8);
+        out[3] = (unsigned char)len;
+        return 4;
+    }
+    out[1] = 127;
+    for (int i = 0; i < 8; i++)
+        out[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+    return 10;
+}
+
 tr__ws_frame *tr__ws_frame_new(const char *text, size_t len)
 {
     tr__ws_frame *f = malloc(sizeof(*f) + LWS_PRE + len + 1);
     if (f == NULL)
         return NULL;
+    unsigned char hdr[10];
+    f->hlen = text_header(hdr, len);
+    memcpy(f->buf + LWS_PRE - f->hlen, hdr, f->hlen);
     atomic_init(&f->refs, 1);
     f->seq = 0;
     f->emergency = false;
@@ -272,6 +298,7 @@ int tr__ws_hub_new(tr__ws_hub **out, tr_engine *engine, const tr_config *cfg)
     h->token = strdup(s && s->auth_token ? s->auth_token : "");
     h->max_payload = s && s->max_payload > 0 ? (size_t)s->max_payload : 1u << 20;
     h->send_queue = s && s->send_queue > 0 ? (uint32_t)s->send_queue : 1024;
+    h->sndbuf = s && s->socket_send_buffer > 0 ? (int)s->socket_send_buffer : 0;
     h->history = s && s->history >= 0 ? (uint32_t)s->history : 1000;
     h->rate_limit = s && s->rate_limit > 0 ? (uint32_t)s->rate_limit : 0;
     h->slow_disconnect = s && s->slow_client == TR_CONFIG_SLOW_DISCONNECT;
@@ -280,9 +307,7 @@ int tr__ws_hub_new(tr__ws_hub **out, tr_engine *engine, const tr_config *cfg)
     h->any_origin = s == NULL;
     h->origins = n ? calloc(n, sizeof(char *)) : NULL;
     h->metrics = tr__metrics_new(h);
-    h->wbuf = malloc(LWS_PRE + TR__WS_BATCH);
-    bool oom = h->token == NULL || h->metrics == NULL || h->wbuf == NULL ||
-               (n && h->origins == NULL);
+    bool oom = h->token == NULL || h->metrics == NULL || (n && h->origins == NULL);
     for (size_t i = 0; !oom && i < n; i++) {
         if (strcmp(s->allowed_origins.items[i], "*") == 0)
             h->any_origin = true;
@@ -365,7 +390,6 @@ void tr__ws_hub_free(tr__ws_hub *h)
     free(h->origins);
     free(h->token);
     tr__metrics_free(h->metrics);
-    free(h->wbuf);
     pthread_mutex_destroy(&h->mu);
     free(h);
 }
@@ -384,6 +408,9 @@ size_t tr__ws_metrics_append(const tr__ws_hub *h, char **text, size_t len)
          offsetof(tr__ws_stats, events)},
         {"troupe_ws_frames_sent_total", "counter", "Frames written to /ws clients.",
          offsetof(tr__ws_stats, frames_sent)},
+        {"troupe_ws_partial_writes_total", "counter",
+         "Writes the kernel took only part of (the socket buffer was full).",
+         offsetof(tr__ws_stats, partial_writes)},
         {"troupe_ws_frames_dropped_total", "counter", "Frames dropped: send queue full.",
          offsetof(tr__ws_stats, frames_dropped)},
         {"troupe_ws_handoff_dropped_total", "counter", "Events dropped: hand-off full.",

@@ -6,8 +6,10 @@
  *    LWS_PRE bytes of headroom, reference counted.  An event is encoded once
  *    by the bus callback; the same frame is then held by every room history
  *    ring and every connection send queue it is on (one reference each).
- *    lws_write only writes into the headroom (server frames are unmasked),
- *    and all writes happen on the service thread, so sharing is safe.
+ *    Its RFC 6455 header (unmasked, FIN, text) is built once, at the end of
+ *    the headroom, so header + text are one contiguous run of bytes that
+ *    every connection sends as is (ws_conn.c); nothing writes to a frame
+ *    after tr__ws_frame_new.
  *  - Hand-off: the bus callback (bus worker) never touches lws nor rooms:
  *    it encodes the frame and pushes the pointer into a bounded ring under
  *    a short mutex, then calls lws_cancel_service (the only thread-safe lws
@@ -45,7 +47,8 @@
 #define TR__WS_ROOMS_MAX 4096  /* rooms kept (beyond: no history, counted)  */
 #define TR__WS_HANDOFF 16384   /* bus -> service thread ring capacity       */
 #define TR__WS_BUCKETS 256
-#define TR__WS_BATCH 16384     /* bytes of frames coalesced into one write  */
+#define TR__WS_BATCH 65536     /* bytes of frames given to one sendmsg      */
+#define TR__WS_IOV 64          /* frames given to one sendmsg               */
 
 typedef struct tr__ws_frame {
     atomic_uint refs;
@@ -61,6 +64,7 @@ typedef struct tr__ws_frame {
     uint32_t data_off;
     struct tr__ws_frame *sio;
     size_t len;                  /* text bytes at buf + LWS_PRE             */
+    uint8_t hlen;                /* header bytes, at buf + LWS_PRE - hlen   */
     unsigned char buf[];         /* LWS_PRE + len + 1 (NUL)                 */
 } tr__ws_frame;
 
@@ -87,6 +91,7 @@ typedef struct tr__ws_stats {
     atomic_uint_fast64_t accepted;      /* handshakes accepted             */
     atomic_uint_fast64_t rejected;      /* handshakes refused (401/403)    */
     atomic_uint_fast64_t frames_sent;
+    atomic_uint_fast64_t partial_writes;/* kernel took part of a frame     */
     atomic_uint_fast64_t frames_dropped;/* per-connection queue overflow   */
     atomic_uint_fast64_t handoff_dropped;
     atomic_uint_fast64_t slow_disconnects;
@@ -103,6 +108,7 @@ typedef struct tr__ws_hub {
     bool any_origin;
     size_t max_payload;
     uint32_t send_queue, history;
+    int sndbuf;                  /* SO_SNDBUF per connection; 0 = kernel    */
     uint32_t rate_limit;
     bool slow_disconnect;
     uint32_t sio_ping_ms, sio_timeout_ms; /* Engine.IO pingInterval/Timeout */
@@ -113,7 +119,6 @@ typedef struct tr__ws_hub {
     tr__ws_frame *ring[TR__WS_HANDOFF];
     uint32_t rhead, rlen;
     /* service thread only */
-    unsigned char *wbuf;         /* LWS_PRE + TR__WS_BATCH: coalesced writes */
     tr__ws_room *buckets[TR__WS_BUCKETS];
     uint32_t nrooms;
     tr__ws_conn *conns;          /* all open connections (list)             */

@@ -93,13 +93,14 @@ typedef struct tr_config_server {
     tr_config_strlist allowed_origins; /* origins or "*"; empty: same origin */
     int64_t max_payload;               /* bytes per inbound frame */
     int64_t send_queue;                /* frames queued per connection */
+    int64_t socket_send_buffer;        /* SO_SNDBUF per WebSocket; 0 = kernel */
     int64_t history;                   /* events kept per room for replay */
     int64_t rate_limit;                /* inbound msgs/s per conn; 0 = none */
     tr_config_slow_client slow_client;
 } tr_config_server;
 
 /* Number of fields in the table: the leaves of tr_config (below). */
-#define TR_CONFIG_NFIELDS 28
+#define TR_CONFIG_NFIELDS 29
 
 /* Where a value came from. */
 typedef enum tr_config_from {

@@ -86,6 +86,7 @@ static void test_preset_development(void **state)
     assert_string_equal(c.server.allowed_origins.items[0], "*");
     assert_int_equal(c.server.max_payload, 1048576);
     assert_int_equal(c.server.send_queue, 1024);
+    assert_int_equal(c.server.socket_send_buffer, 0);
     assert_int_equal(c.server.history, 1000);
     assert_int_equal(c.server.rate_limit, 0);
     assert_int_equal(c.server.slow_client, TR_CONFIG_SLOW_DROP);
@@ -345,7 +346,7 @@ static void test_section_and_root_type(void **state)
     assert_problem(&err, 0, "emergency", f, msg);
     snprintf(msg, sizeof msg,
              "%s: server.port: unknown field; expected one of listen, auth_token, "
-             "allowed_origins, max_payload, send_queue, history, rate_limit, "
+             "allowed_origins, max_payload, send_queue, socket_send_buffer, history, rate_limit, "
              "slow_client", f);
     assert_problem(&err, 1, "server.port", f, msg);
     unlink(f);

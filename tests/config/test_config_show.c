@@ -55,6 +55,7 @@ static const char dev_json[] =
     "    ],\n"
     "    \"max_payload\": 1048576,\n"
     "    \"send_queue\": 1024,\n"
+    "    \"socket_send_buffer\": 0,\n"
     "    \"history\": 1000,\n"
     "    \"rate_limit\": 0,\n"
     "    \"slow_client\": \"drop\"\n"

@@ -166,6 +166,51 @@ static void test_slow_client_disconnect(void **state)
     sfx_free(f);
 }
 
+static void small_sndbuf(tr_config *cfg)
+{
+    cfg->server.socket_send_buffer = 16384;
+}
+
+/* Frames far bigger than the connection's socket buffer (16 KB, from
+ * server.socket_send_buffer), to a client that reads nothing yet: the
+ * kernel takes part of a frame, the rest goes through lws, and nothing else
+ * (the pong to our ping) may land inside it.  Then the client reads every
+ * frame whole and in order. */
+static void test_partial_writes(void **state)
+{
+    (void)state;
+    sfx *f = wsfx_new(NULL, small_sndbuf);
+    assert_non_null(f);
+    wsc c;
+    assert_int_equal(wsc_open(&c, f->port, "/ws", NULL, 4096), 101);
+    json_t *j = wsc_op(&c, "{\"op\":\"subscribe\",\"workflow_id\":\"w\"}");
+    assert_non_null(j);
+    assert_string_equal(wsc_event(j), "subscribed");
+    json_decref(j);
+    enum { BIG = 8, BIG_PAD = 1000000 };
+    for (int i = 0; i < BIG; i++)
+        assert_int_equal(ws_bus_publish(f, "w", i % 2 ? BIG_PAD : 10), 0);
+    assert_int_equal(tr_bus_sync(tr_engine_bus(f->e), 5000), 0);
+    /* a ping now must not be answered inside a half-sent frame */
+    assert_int_equal(wsc_send(&c, 9, "p", 1), 0);
+    for (int i = 0; i < BIG; i++) {
+        j = wsc_json(&c);
+        assert_non_null(j);
+        assert_int_equal(json_integer_value(wsc_data(j, "seq")), i + 1);
+        const char *pad = json_string_value(wsc_data(j, "pad"));
+        assert_non_null(pad);
+        assert_int_equal(strlen(pad), i % 2 ? BIG_PAD : 10);
+        assert_true(strspn(pad, "x") == strlen(pad));
+        json_decref(j);
+    }
+    /* the 16 KB send buffer cannot take a 1 MB frame in one write */
+    char *body = metrics(f);
+    assert_null(strstr(body, "troupe_ws_partial_writes_total 0\n"));
+    free(body);
+    wsc_close(&c);
+    sfx_free(f);
+}
+
 static void test_graceful_stop(void **state)
 {
     (void)state;
@@ -203,6 +248,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_slow_client_drop),
         cmocka_unit_test(test_slow_client_disconnect),
+        cmocka_unit_test(test_partial_writes),
         cmocka_unit_test(test_graceful_stop),
     };
     if (getenv("TR_TEST_FILTER") != NULL)
