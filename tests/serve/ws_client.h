@@ -233,6 +233,15 @@ static inline json_t *wsc_data(json_t *j, const char *key)
     return json_object_get(json_object_get(j, "data"), key);
 }
 
+/* Send an op; true when its answer is the event `event`. */
+static inline bool wsc_op_answers(wsc *c, const char *text, const char *event)
+{
+    json_t *j = wsc_op(c, text);
+    bool ok = j != NULL && wsc_event(j) != NULL && strcmp(wsc_event(j), event) == 0;
+    json_decref(j);
+    return ok;
+}
+
 static inline void wsc_close(wsc *c)
 {
     if (c->fd > 0)
