@@ -43,6 +43,7 @@
 #include "actors/fanout/fanout_internal.h"
 #include "actors/fanout/sio_conn.h"
 #include "actors/fanout/ws_hub.h"
+#include "codecs/mp_jansson.h"
 #include "troupe/bus.h"
 #include "troupe/codec.h"
 
@@ -189,14 +190,15 @@ static void marker(tr__ws_conn *c, const char *room, uint64_t from, uint64_t to)
                      (json_int_t)to));
 }
 
+static const char *const id_keys[3] = {"workflow_id", "bot_id", "strategy_id"};
+
 /* The room an op names: "" + error text on failure. */
 static const char *room_of(json_t *j, bool one, char *room, const char **kind, const char **id)
 {
-    static const char *const keys[3] = {"workflow_id", "bot_id", "strategy_id"};
     static const char *const prefix[3] = {"workflow:", "bot:", "strategy:"};
     int found = 0;
     for (int i = 0; i < 3; i++) {
-        json_t *v = json_object_get(j, keys[i]);
+        json_t *v = json_object_get(j, id_keys[i]);
         if (v == NULL)
             continue;
         const char *s = json_string_value(v);
@@ -204,7 +206,7 @@ static const char *room_of(json_t *j, bool one, char *room, const char **kind, c
             return "ids must be non-empty strings of at most 127 bytes";
         if (found++ == 0) {
             snprintf(room, TR__WS_ROOM_MAX, "%s%s", prefix[i], s);
-            *kind = keys[i];
+            *kind = id_keys[i];
             *id = s;
         }
     }
@@ -271,6 +273,50 @@ static void op_subscribe(tr__ws_conn *c, json_t *j, bool sub)
     }
 }
 
+static bool named_by_op(json_t *op, const char *key, size_t n)
+{
+    for (int i = 0; i < 3; i++)
+        if (strlen(id_keys[i]) == n && memcmp(id_keys[i], key, n) == 0)
+            return json_object_get(op, id_keys[i]) != NULL;
+    return false;
+}
+
+/* The event as msgpack, written straight from the parsed op (no second
+ * parse): its members, with the ids the op names (workflow_id, bot_id,
+ * strategy_id) taking the place of the event's own. */
+static int publish_payload(json_t *op, json_t *ev, tr_payload **out)
+{
+    uint32_t n = 0;
+    for (void *it = json_object_iter(ev); it != NULL; it = json_object_iter_next(ev, it))
+        n += !named_by_op(op, json_object_iter_key(it), json_object_iter_key_len(it));
+    for (int i = 0; i < 3; i++)
+        n += json_object_get(op, id_keys[i]) != NULL;
+    tr_buf b;
+    tr_buf_init(&b);
+    tr_mp_write_map(&b, n);
+    int rc = 0;
+    for (void *it = json_object_iter(ev); rc == 0 && it != NULL;
+         it = json_object_iter_next(ev, it)) {
+        const char *k = json_object_iter_key(it);
+        size_t kn = json_object_iter_key_len(it);
+        if (named_by_op(op, k, kn))
+            continue;
+        tr_mp_write_str(&b, k, kn);
+        rc = tr__mp_from_jansson(&b, json_object_iter_value(it));
+    }
+    for (int i = 0; rc == 0 && i < 3; i++) {
+        json_t *v = json_object_get(op, id_keys[i]);
+        if (v == NULL)
+            continue;
+        tr_mp_write_cstr(&b, id_keys[i]);
+        rc = tr__mp_from_jansson(&b, v);
+    }
+    if (rc == 0)
+        rc = tr_buf_finish(&b, out);
+    tr_buf_fini(&b);
+    return rc;
+}
+
 static void op_publish(tr__ws_conn *c, json_t *j)
 {
     char name[TR__WS_ROOM_MAX];
@@ -280,22 +326,10 @@ static void op_publish(tr__ws_conn *c, json_t *j)
     json_t *ev = json_object_get(j, "event");
     if (!json_is_object(ev) || !json_is_string(json_object_get(ev, "type")))
         return bad(c, "publish", "event must be an object with a string type");
-    json_t *copy = json_deep_copy(ev);
-    static const char *const keys[3] = {"workflow_id", "bot_id", "strategy_id"};
-    for (int i = 0; copy != NULL && i < 3; i++)
-        if (json_object_get(j, keys[i]) != NULL)
-            json_object_set(copy, keys[i], json_object_get(j, keys[i]));
-    char *text = copy ? json_dumps(copy, JSON_COMPACT) : NULL;
-    json_decref(copy);
-    tr_buf b;
-    tr_buf_init(&b);
-    tr_codec_error cerr;
     tr_payload *p = NULL;
-    int rc = text ? tr_json_to_mp(&b, text, strlen(text), &cerr) : TR_ENOMEM;
-    if (rc == 0)
-        rc = tr_buf_finish(&b, &p);
-    tr_buf_fini(&b);
-    free(text);
+    int rc = publish_payload(j, ev, &p);
+    if (rc == TR_EPROTO)
+        return bad(c, "publish", "event nested too deep");
     if (rc == 0)
         rc = tr_bus_publish(tr_engine_bus(c->hub->engine), TR_BUS_CH_WORKFLOW, p);
     tr_payload_unref(p);

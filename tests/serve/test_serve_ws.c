@@ -296,8 +296,10 @@ static void test_publish(void **state)
     assert_int_equal(wsc_open(&pub, f->port, "/ws", NULL, 0), 101);
     expect_event(&sub, "{\"op\":\"subscribe\",\"workflow_id\":\"ext_1\"}", "subscribed");
     for (int i = 1; i <= 3; i++) {
+        /* the op's ids replace the event's own; the rest is kept as is */
         json_t *j = wsc_op(&pub, "{\"op\":\"publish\",\"workflow_id\":\"ext_1\",\"bot_id\":"
-                                 "\"bx\",\"event\":{\"type\":\"custom\",\"x\":1}}");
+                                 "\"bx\",\"event\":{\"workflow_id\":\"spoof\",\"type\":\"custom\","
+                                 "\"x\":1,\"strategy_id\":\"s_own\",\"n\":{\"a\":[2.5,null,\"z\"]}}}");
         assert_non_null(j);
         assert_string_equal(wsc_event(j), "published");
         assert_string_equal(json_string_value(wsc_data(j, "room")), "workflow:ext_1");
@@ -309,6 +311,12 @@ static void test_publish(void **state)
         assert_string_equal(json_string_value(wsc_data(j, "bot_id")), "bx");
         assert_int_equal(json_integer_value(wsc_data(j, "seq")), i);
         assert_int_equal(json_integer_value(wsc_data(j, "x")), 1);
+        assert_string_equal(json_string_value(wsc_data(j, "strategy_id")), "s_own");
+        json_t *arr = json_object_get(wsc_data(j, "n"), "a");
+        assert_int_equal(json_array_size(arr), 3);
+        assert_true(json_real_value(json_array_get(arr, 0)) == 2.5);
+        assert_true(json_is_null(json_array_get(arr, 1)));
+        assert_string_equal(json_string_value(json_array_get(arr, 2)), "z");
         json_decref(j);
     }
     wsc_close(&sub);
