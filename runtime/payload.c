@@ -5,21 +5,28 @@
  * the header (one allocation), a wrapped payload points at a buffer someone
  * else allocated and calls that owner's free function at the last unref.
  *
+ * Memory: both layouts come from the payload pool (payload_pool.h) when they
+ * fit its largest class, so a payload freed on another thread than the one
+ * that made it does not contend on malloc's locks; larger ones use malloc.
+ *
  * Reference counting: ref is a relaxed increment (the caller already holds a
  * reference, so the object cannot vanish under it); unref is a release
  * decrement, and the thread that takes the count to zero issues an acquire
  * fence before freeing, so every other thread's reads of the bytes happen
  * before the free.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "runtime/atomics.h"
+#include "runtime/payload_pool.h"
 #include "troupe/payload.h"
 
 struct tr_payload {
     uint32_t refs;
-    uint32_t wrapped;
+    uint16_t wrapped;
+    int16_t cls; /* pool class of this allocation; -1 = malloc */
     size_t len;
     uint8_t *data;
     void (*free_fn)(void *data, void *arg);
@@ -27,9 +34,20 @@ struct tr_payload {
     uint8_t inline_data[];
 };
 
+static tr_payload *block(size_t size)
+{
+    int cls = size >= sizeof(tr_payload) ? tr__pool_class(size) : -1;
+    tr_payload *p = cls >= 0 ? tr__pool_alloc(cls) : malloc(size);
+    if (p != NULL)
+        p->cls = (int16_t)cls;
+    return p;
+}
+
 tr_payload *tr_payload_alloc(size_t len, uint8_t **data)
 {
-    tr_payload *p = malloc(sizeof(*p) + len);
+    if (len > SIZE_MAX - sizeof(tr_payload))
+        return NULL;
+    tr_payload *p = block(sizeof(*p) + len);
     if (p == NULL)
         return NULL;
     p->refs = 1;
@@ -57,7 +75,7 @@ tr_payload *tr_payload_wrap(void *data, size_t len,
 {
     if (data == NULL && len > 0)
         return NULL;
-    tr_payload *p = malloc(sizeof(*p));
+    tr_payload *p = block(sizeof(*p));
     if (p == NULL)
         return NULL;
     p->refs = 1;
@@ -85,7 +103,10 @@ void tr_payload_unref(tr_payload *p)
     tr__fence_acquire();
     if (p->wrapped && p->free_fn != NULL)
         p->free_fn(p->data, p->arg);
-    free(p);
+    if (p->cls >= 0)
+        tr__pool_free(p, p->cls);
+    else
+        free(p);
 }
 
 const uint8_t *tr_payload_data(const tr_payload *p) { return p->data; }
