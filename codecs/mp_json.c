@@ -158,19 +158,24 @@ static void emit_int(tr_buf *o, const tr__mp_hdr *h)
     tr__buf_put(o, q, (size_t)(tmp + sizeof(tmp) - q));
 }
 
-/* Fast path for "decimal-looking" doubles (prices, durations): if d*10^k is
- * an integer m with |m| < 10^15 for some k <= 9 and m / 10^k == d (IEEE
- * division is correctly rounded, and so is strtod), then m's digits with the
- * point k places from the right read back as d.  Having at most 15
- * significant digits, they are also exactly what %.15g prints for d (d lies
- * within half an ulp of m/10^k, far closer than half a unit of the 15th
- * digit), so the output is identical to the slow path's.  Restricted to
- * 1e-4 <= |d| < 1e15, where %g prints without an exponent.  Returns 0 when
- * it does not apply. */
+/* Fast path for doubles that have a decimal form of at most 15 significant
+ * digits (prices, durations, and sums and differences of them such as
+ * 51.389999999996): if d*10^k is an integer m with |m| < 10^15 for some
+ * k <= 18 and m / 10^k == d (10^k is exact for k <= 22 and m < 2^53, so the
+ * division is the correctly rounded value of the decimal m*10^-k, exactly
+ * what strtod makes of the printed text), then m's digits with the point k
+ * places from the right read back as d.  Having at most 15 significant
+ * digits, they are also exactly what %.15g prints for d: 15-digit decimals
+ * are at least 10^-14 apart relative to d, far more than an ulp (2^-52), so
+ * at most one of them reads back as d, and %.15g's correctly rounded one
+ * does whenever any does.  Restricted to 1e-4 <= |d| < 1e15, where %g prints
+ * without an exponent (so k <= 18 suffices).  Returns 0 when it does not
+ * apply. */
 static size_t fmt_double_fast(char *out, double d)
 {
-    static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4,
-                                 1e5, 1e6, 1e7, 1e8, 1e9};
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,
+                                 1e7,  1e8,  1e9,  1e10, 1e11, 1e12, 1e13,
+                                 1e14, 1e15, 1e16, 1e17, 1e18};
     double a = fabs(d);
     if (!(a >= 1e-4 && a < 1e15))
         return 0;

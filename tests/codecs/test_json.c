@@ -413,11 +413,12 @@ static void double_text_matches_printf_reference(void **state)
             s ^= s << 13;
             s ^= s >> 7;
             s ^= s << 17;
-            int decimals = (int)(s % 11);
+            /* up to 15 digits and 18 decimals: every k of the fast path */
+            int decimals = (int)(s % 19);
             double scale = 1;
             for (int k = 0; k < decimals; k++)
                 scale *= 10;
-            int64_t mant = (int64_t)((s >> 8) % 10000000000000ull);
+            int64_t mant = (int64_t)((s >> 8) % (i % 2 ? 10000000000000ull : 1000000000000000ull));
             d = (double)mant / scale * ((s >> 3) & 1 ? -1 : 1);
             if (i % 3 == 0)
                 d = d * 1.0000001; /* not decimal-looking: slow path */
