@@ -36,7 +36,7 @@ struct tr_payload {
 
 static tr_payload *block(size_t size)
 {
-    int cls = size >= sizeof(tr_payload) ? tr__pool_class(size) : -1;
+    int cls = tr__pool_class(size);
     tr_payload *p = cls >= 0 ? tr__pool_alloc(cls) : malloc(size);
     if (p != NULL)
         p->cls = (int16_t)cls;

@@ -8,8 +8,8 @@
  *    ring and every connection send queue it is on (one reference each).
  *    Its RFC 6455 header (unmasked, FIN, text) is built once, at the end of
  *    the headroom, so header + text are one contiguous run of bytes that
- *    every connection sends as is (ws_conn.c); nothing writes to a frame
- *    after tr__ws_frame_new.
+ *    every connection sends as is (ws_conn.c); the bytes are never written
+ *    again once the frame is shared.
  *  - Hand-off: the bus callback (bus worker) never touches lws nor rooms:
  *    it encodes the frame and pushes the pointer into a bounded ring under
  *    a short mutex, then calls lws_cancel_service (the only thread-safe lws
