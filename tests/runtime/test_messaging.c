@@ -281,19 +281,28 @@ static int count_receive(tr_ctx *ctx, void *state, const tr_msg *m)
 static const tr_actor_ops count_ops = {
     .state_size = sizeof(latch *), .init = ptr_init, .receive = count_receive};
 
+/* The one worker held inside the gate actor's receive, and a counting
+ * actor with an 8-message mailbox of the given policy that therefore cannot
+ * run until the gate opens. */
+static void hold_worker_and_spawn(tr_runtime *rt, gate *g, latch *got, tr_mbox_policy policy,
+                                  tr_actor_ref *gr, tr_actor_ref *target)
+{
+    gate_setup(g);
+    latch_init(got);
+    assert_ok(tr_spawn(rt, &gate_ops, g, NULL, gr));
+    tr_spawn_opts o = {.mailbox = 8, .policy = policy};
+    assert_ok(tr_spawn(rt, &count_ops, got, &o, target));
+    assert_ok(tr_send(rt, *gr, MSG_PING, NULL));
+    assert_int_equal(latch_wait(&g->entered, 1), 1);
+}
+
 static void reject_policy_refuses_when_full(void **s)
 {
     tr_runtime *rt = rt_new(1);
     gate g;
-    gate_setup(&g);
     latch got;
-    latch_init(&got);
     tr_actor_ref gr, target;
-    assert_ok(tr_spawn(rt, &gate_ops, &g, NULL, &gr));
-    tr_spawn_opts o = {.mailbox = 8, .policy = TR_MBOX_REJECT};
-    assert_ok(tr_spawn(rt, &count_ops, &got, &o, &target));
-    assert_ok(tr_send(rt, gr, MSG_PING, NULL));
-    assert_int_equal(latch_wait(&g.entered, 1), 1);
+    hold_worker_and_spawn(rt, &g, &got, TR_MBOX_REJECT, &gr, &target);
     for (int i = 0; i < 8; i++)
         assert_ok(tr_send(rt, target, MSG_DATA, NULL));
     assert_int_equal(tr_send(rt, target, MSG_DATA, NULL), TR_EFULL);
@@ -394,15 +403,9 @@ static void backpressure_slows_external_sender(void **s)
 {
     tr_runtime *rt = rt_new(1);
     gate g;
-    gate_setup(&g);
     latch got;
-    latch_init(&got);
     tr_actor_ref gr, target;
-    assert_ok(tr_spawn(rt, &gate_ops, &g, NULL, &gr));
-    tr_spawn_opts o = {.mailbox = 8, .policy = TR_MBOX_BACKPRESSURE};
-    assert_ok(tr_spawn(rt, &count_ops, &got, &o, &target));
-    assert_ok(tr_send(rt, gr, MSG_PING, NULL));
-    assert_int_equal(latch_wait(&g.entered, 1), 1);
+    hold_worker_and_spawn(rt, &g, &got, TR_MBOX_BACKPRESSURE, &gr, &target);
     ext_bp e = {rt, target, 0, 0};
     pthread_t th;
     pthread_create(&th, NULL, ext_bp_main, &e);
